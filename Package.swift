@@ -1,0 +1,33 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "vostmount",
+    products: [
+        .library(name: "SnapshotFS", targets: ["SnapshotFS"]),
+        .executable(name: "vostmount", targets: ["vostmount"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // libgit2, from Debian's libgit2-dev; headers only, see module.modulemap.
+        .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
+        // libfuse3, from Debian's libfuse3-dev; the shim fixes FUSE_USE_VERSION once for the package.
+        .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+        .target(
+            name: "SnapshotFS",
+            dependencies: ["CGit2"]
+        ),
+        .executableTarget(
+            name: "vostmount",
+            dependencies: [
+                "SnapshotFS", "CFuse",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "SnapshotFSTests", dependencies: ["SnapshotFS"]),
+    ]
+)

@@ -1,0 +1,17 @@
+#ifndef VOSTMOUNT_CGIT2_SHIM_H
+#define VOSTMOUNT_CGIT2_SHIM_H
+#include <git2.h>
+#include <git2/sys/odb_backend.h>
+#include <sys/types.h>
+
+/* git_libgit2_opts is variadic, which Swift cannot call: one typed shim per shape we use. */
+static inline int vost_git_cache_object_limit(git_object_t type, size_t bytes) {
+    return git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, type, bytes);
+}
+static inline int vost_git_cache_max_size(ssize_t bytes) {
+    return git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, bytes);
+}
+static inline int vost_git_enable_strict_object_creation(int on) {
+    return git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, on);
+}
+#endif

@@ -1,0 +1,44 @@
+import Foundation
+
+/// A file being written in pieces (vost's `fs.writer()`): the bytes go to an unlinked temp
+/// file, private to this process, and become a blob, streamed, when `close()` is called.
+/// Memory does not grow with the size written.
+public final class FileWriter {
+    private var fd: Int32
+    private var size = 0
+    private let finish: (Int32, Int) throws -> Void
+    /// The snapshot the close produced, for writers made from a snapshot (not a batch).
+    public internal(set) var snapshot: Snapshot?
+
+    init(directory: String, finish: @escaping (Int32, Int) throws -> Void) throws {
+        var template = Array("\(directory)/vost-writer-XXXXXX".utf8CString)
+        fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw SnapshotError.posix("cannot create a temp file in \(directory)") }
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        self.finish = finish
+    }
+
+    deinit { if fd >= 0 { Glibc.close(fd) } }
+
+    public func write(_ bytes: [UInt8]) throws {
+        guard fd >= 0 else { throw SnapshotError.invalidArgument("writer is closed") }
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, bytes.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw SnapshotError.posix("cannot write temp file") }
+            done += n
+        }
+        size += bytes.count
+    }
+
+    public func write(_ text: String) throws { try write(Array(text.utf8)) }
+
+    /// Turns what was written into the file; the writer cannot be used afterwards.
+    public func close() throws {
+        guard fd >= 0 else { return }
+        defer { Glibc.close(fd); fd = -1 }
+        guard lseek(fd, 0, SEEK_SET) == 0 else { throw SnapshotError.posix("cannot rewind temp file") }
+        try finish(fd, size)
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+
+/// Branches or tags as a dictionary-like collection (vost's `store.branches`/`store.tags`).
+///
+/// A branch snapshot is writable; a tag snapshot is read-only. Setting a branch forks or
+/// moves it; setting a tag that exists is an error, as in vost (tags do not move).
+public struct RefCollection: Sendable {
+    public enum Kind: Sendable { case branch, tag }
+
+    let store: Store
+    public let kind: Kind
+
+    var prefix: String { kind == .branch ? "refs/heads/" : "refs/tags/" }
+
+    func fullName(_ name: String) throws -> String {
+        let full = prefix + name
+        guard !name.isEmpty, !name.contains(":"), store.git({ $0.isValidRefName(full) }) else {
+            throw SnapshotError.invalidArgument("invalid \(kind == .branch ? "branch" : "tag") name \(name)")
+        }
+        return full
+    }
+
+    /// The snapshot at the tip of `name`; `notFound` if there is no such ref.
+    public subscript(name: String) -> Snapshot {
+        get throws {
+            guard let snapshot = try get(name) else { throw SnapshotError.notFound("\(kind == .branch ? "branch" : "tag") \(name)") }
+            return snapshot
+        }
+    }
+
+    public func get(_ name: String) throws -> Snapshot? {
+        guard let id = try store.commitID(ofRef: try fullName(name)) else { return nil }
+        return Snapshot(store: store, commit: try store.commit(id), refName: name, writable: kind == .branch)
+    }
+
+    public func contains(_ name: String) -> Bool { ((try? get(name)) ?? nil) != nil }
+
+    /// Short names, sorted.
+    public var names: [String] {
+        get throws { try store.git { try $0.refNames(under: prefix) }.map { String($0.dropFirst(prefix.count)) } }
+    }
+
+    public var count: Int { get throws { try names.count } }
+
+    /// Points `name` at `snapshot`'s commit: forks or moves a branch; creates a tag, refusing
+    /// to move one that exists.
+    public func set(_ name: String, to snapshot: Snapshot) throws {
+        let full = try fullName(name)
+        try store.lock.withLock {
+            try store.git { repo in
+                let current = try repo.resolve(ref: full)
+                if kind == .tag, current != nil { throw SnapshotError.alreadyExists("tag \(name)") }
+                let verb = current == nil ? "created from" : "reset to"
+                try repo.updateRef(full, to: snapshot.commitID, expected: current,
+                                   message: "\(kind == .branch ? "branch" : "tag"): \(verb) \(snapshot.commitHash)")
+            }
+        }
+    }
+
+    public func delete(_ name: String) throws {
+        let full = try fullName(name)
+        try store.lock.withLock { try store.git { try $0.deleteRef(full) } }
+    }
+
+    /// The reflog of `name`, newest first.
+    public func reflog(_ name: String) throws -> [ReflogEntry] {
+        let full = try fullName(name)
+        return try store.git { try $0.reflog(full) }
+    }
+
+    // MARK: The current branch (HEAD)
+
+    /// The branch `HEAD` names, or nil when `HEAD` is detached or names a missing branch.
+    public var currentName: String? {
+        guard kind == .branch, let target = store.git({ $0.symbolicTarget("HEAD") }), target.hasPrefix(prefix) else {
+            return nil
+        }
+        let name = String(target.dropFirst(prefix.count))
+        return contains(name) ? name : nil
+    }
+
+    /// The snapshot of the current branch.
+    public var current: Snapshot {
+        get throws {
+            guard let name = currentName else { throw SnapshotError.notFound("HEAD names no branch") }
+            return try self[name]
+        }
+    }
+
+    /// Makes `name` the current branch (`HEAD`); it must exist.
+    public func setCurrent(_ name: String) throws {
+        guard kind == .branch else { throw SnapshotError.invalidArgument("HEAD must name a branch") }
+        let full = try fullName(name)
+        guard contains(name) else { throw SnapshotError.notFound("branch \(name)") }
+        try store.git { try $0.setSymbolic("HEAD", to: full, message: "checkout: moving to \(name)") }
+    }
+}

@@ -1,0 +1,51 @@
+import CGit2
+import Foundation
+
+extension Store {
+    /// Size of the chunks streamed from disk into a blob: large enough for throughput, small
+    /// enough that memory does not grow with the file.
+    static let streamChunk = 1 << 20
+
+    /// Writes the contents of an open file (from its current offset to the end, `size` bytes)
+    /// as a blob, streamed through libgit2: memory stays flat whatever the size.
+    ///
+    /// libgit2 is locked only to open and finish the stream; the chunks are deflated without
+    /// the lock, so readers of other objects are not held up by a large write.
+    public func writeBlob(fromDescriptor fd: Int32, size: Int) throws -> ObjectID {
+        if size <= Self.streamChunk {
+            var data = [UInt8](repeating: 0, count: size)
+            var filled = 0
+            while filled < size {
+                let n = data.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, size - filled) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw n == 0 ? SnapshotError.io(errno: EIO, "file shrank while read") : SnapshotError.posix("read") }
+                filled += n
+            }
+            return try writeBlob(data)
+        }
+        let stream = try git { try $0.openWriteStream(size: size, type: GIT_OBJECT_BLOB) }
+        var buffer = [UInt8](repeating: 0, count: Self.streamChunk)
+        var remaining = size
+        while remaining > 0 {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, min(remaining, $0.count)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw n == 0 ? SnapshotError.io(errno: EIO, "file shrank while read") : SnapshotError.posix("read") }
+            try buffer.withUnsafeBytes { try stream.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            remaining -= n
+        }
+        let id = try git { _ in try stream.finish() }
+        sizes.put(id, size)
+        return id
+    }
+
+    /// Writes a file on disk as a blob, streamed (see `writeBlob(fromDescriptor:size:)`).
+    public func writeBlob(fromFile path: String) throws -> ObjectID {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw errno == ENOENT ? SnapshotError.notFound(path) : SnapshotError.posix("cannot open \(path)") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw SnapshotError.posix("cannot stat \(path)") }
+        if info.st_mode & S_IFMT == S_IFDIR { throw SnapshotError.isADirectory(path) }
+        return try writeBlob(fromDescriptor: fd, size: Int(info.st_size))
+    }
+}

@@ -1,0 +1,146 @@
+import CGit2
+import Foundation
+
+/// An open repository: the entry point of the engine, vost's `GitStore`.
+///
+/// Thread safety: a `Store` may be used from any number of threads at once. libgit2 objects
+/// are not thread-safe, so the store owns exactly one `GitRepository` and runs every libgit2
+/// call under one lock (`git { }`); what comes out is parsed into immutable Swift values
+/// (`Tree`, `Commit`, bytes) that are cached by object name and shared without locking.
+/// Snapshots are values and may be passed between threads freely. Writers serialise on
+/// `vost.lock` only while moving a ref.
+public final class Store: @unchecked Sendable {
+    // @unchecked: mutable libgit2 state lives in `repository`, reached only through its lock.
+    /// The repository directory.
+    public let path: String
+    /// Author and committer of new commits.
+    public let author: String
+    public let email: String
+
+    private let repository: Locked<GitRepository>
+    let trees = ObjectCache<Tree>(capacity: 400_000)
+    let commits = ObjectCache<Commit>(capacity: 200_000)
+    let sizes = ObjectCache<Int>(capacity: 1_000_000)
+    let lock: RepoLock
+    /// Where streaming writers keep their temp files (unlinked at once, mode 0600).
+    public var scratchDirectory: String { ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp" }
+
+    private init(_ repo: GitRepository, author: String, email: String) throws {
+        path = repo.path
+        self.author = author
+        self.email = email
+        lock = RepoLock(repositoryPath: repo.path)
+        try repo.setIdentity(name: author, email: email)
+        repository = Locked(repo)
+    }
+
+    /// Opens the repository at `path`, creating it when `create` is true and nothing is there
+    /// (vost's `GitStore.open`). A new repository is bare, its `HEAD` names `branch`, every ref
+    /// update is logged, and `branch` starts with one commit of the empty tree,
+    /// "Initialize <branch>".
+    public static func open(_ path: String, create: Bool = true, branch: String = "main",
+                            author: String = "vost", email: String = "vost@localhost") throws -> Store {
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        let empty = exists && isDirectory.boolValue && ((try? FileManager.default.contentsOfDirectory(atPath: path))?.isEmpty ?? false)
+        if exists && !empty {
+            guard isDirectory.boolValue else { throw SnapshotError.invalidArgument("\(path) is not a Git repository") }
+            let repo: GitRepository
+            do { repo = try GitRepository.open(path) } catch {
+                throw SnapshotError.invalidArgument("\(path) is not a Git repository")
+            }
+            return try Store(repo, author: author, email: email)
+        }
+        guard create else { throw SnapshotError.notFound("no repository at \(path)") }
+        let repo = try GitRepository.initBare(path, branch: "refs/heads/\(branch)")
+        try repo.setConfig("core.logAllRefUpdates", bool: true)
+        let store = try Store(repo, author: author, email: email)
+        let message = "Initialize \(branch)"
+        let commit = try store.writeCommit(tree: store.writeTree([]), parents: [], message: message)
+        try store.git { try $0.updateRef("refs/heads/\(branch)", to: commit, expected: nil, message: "commit (initial): \(message)") }
+        return store
+    }
+
+    /// Runs `body` with the repository under its lock. Keep bodies short: every reader of an
+    /// uncached object waits for it.
+    func git<R>(_ body: (GitRepository) throws -> R) rethrows -> R {
+        try repository.withLock { try body($0) }
+    }
+
+    public var branches: RefCollection { RefCollection(store: self, kind: .branch) }
+    public var tags: RefCollection { RefCollection(store: self, kind: .tag) }
+    /// The default notes namespace, `refs/notes/commits`.
+    public var notes: NoteNamespace { NoteNamespace(store: self, name: "commits") }
+    public func notes(_ namespace: String) -> NoteNamespace { NoteNamespace(store: self, name: namespace) }
+
+    func signature(at time: Date = Date()) -> Signature { Signature(name: author, email: email, time: time) }
+
+    // MARK: Objects
+
+    public func tree(_ id: ObjectID) throws -> Tree {
+        if id == .emptyTree { return .empty }
+        if let hit = trees.get(id) { return hit }
+        let (type, data) = try git { try $0.read(id) }
+        guard type == GIT_OBJECT_TREE else { throw SnapshotError.notADirectory("\(id) is not a tree") }
+        let tree = try Tree.parse(data, id: id)
+        trees.put(id, tree, cost: max(1, tree.entries.count))
+        return tree
+    }
+
+    public func commit(_ id: ObjectID) throws -> Commit {
+        if let hit = commits.get(id) { return hit }
+        let (type, data) = try git { try $0.read(id) }
+        guard type == GIT_OBJECT_COMMIT else { throw SnapshotError.invalidRevision("\(id) is not a commit") }
+        let commit = try Commit.parse(data, id: id)
+        commits.put(id, commit)
+        return commit
+    }
+
+    /// A blob's whole content. For large blobs prefer `BlobReader`, which streams.
+    public func blob(_ id: ObjectID) throws -> [UInt8] {
+        let (type, data) = try git { try $0.read(id) }
+        guard type == GIT_OBJECT_BLOB else { throw SnapshotError.isADirectory("\(id) is not a blob") }
+        sizes.put(id, data.count)
+        return data
+    }
+
+    /// A blob's size, read from the object header without inflating the content.
+    public func blobSize(_ id: ObjectID) throws -> Int {
+        if let hit = sizes.get(id) { return hit }
+        let (_, size) = try git { try $0.header(id) }
+        sizes.put(id, size)
+        return size
+    }
+
+    public func hasObject(_ id: ObjectID) -> Bool { git { $0.exists(id) } }
+
+    func writeBlob(_ bytes: [UInt8]) throws -> ObjectID {
+        try bytes.withUnsafeBytes { raw in try git { try $0.write(raw, type: GIT_OBJECT_BLOB) } }
+    }
+
+    func writeTree(_ entries: [TreeEntry]) throws -> ObjectID {
+        let data = Tree.serialize(entries)
+        let id = try data.withUnsafeBytes { raw in try git { try $0.write(raw, type: GIT_OBJECT_TREE) } }
+        trees.put(id, Tree(entries: entries), cost: max(1, entries.count))
+        return id
+    }
+
+    func writeCommit(tree: ObjectID, parents: [ObjectID], message: String, time: Date = Date()) throws -> ObjectID {
+        let signature = signature(at: time)
+        let data = Commit.serialize(tree: tree, parents: parents, author: signature, committer: signature, message: message)
+        return try data.withUnsafeBytes { raw in try git { try $0.write(raw, type: GIT_OBJECT_COMMIT) } }
+    }
+
+    /// Resolves a full ref name to the commit it names (peeling annotated tags); nil if absent.
+    func commitID(ofRef name: String) throws -> ObjectID? {
+        try git { repo in
+            guard let id = try repo.resolve(ref: name) else { return nil }
+            return try repo.peelToCommit(id)
+        }
+    }
+
+    /// A snapshot of any commit, read-only and detached.
+    public func snapshot(of id: ObjectID) throws -> Snapshot {
+        Snapshot(store: self, commit: try commit(id), refName: nil, writable: false)
+    }
+}

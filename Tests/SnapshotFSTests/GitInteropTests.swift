@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+@testable import SnapshotFS
+
+@Suite struct GitInteropTests {
+    @Test func gitSeesWhatWeWrite() throws {
+        let (dir, store) = try makeStore()
+        let repo = dir.sub("repo.git")
+        let snap = try store.branches["main"].apply(writes: [
+            "src/main.c": .data(bytes("int main(){}\n")),
+            "run.sh": .data(bytes("#!/bin/sh\n"), mode: .executable),
+            "current": .symlink(target: "src/main.c"),
+        ], message: "Add sources")
+        #expect(try git(repo, "log", "-1", "--format=%s%n%an", "main") == "Add sources\nvost\n")
+        #expect(try git(repo, "show", "main:src/main.c") == "int main(){}\n")
+        let tree = try git(repo, "ls-tree", "-r", "main")
+        #expect(tree.contains("100755 blob") && tree.contains("\trun.sh"))
+        #expect(tree.contains("120000 blob") && tree.contains("\tcurrent"))
+        #expect(try git(repo, "rev-parse", "main") == snap.commitHash + "\n")
+        try expectFsckClean(repo)
+
+        let clone = dir.sub("clone")
+        try run(["git", "clone", "-q", repo, clone], env: gitEnv)
+        #expect(FileManager.default.isExecutableFile(atPath: clone + "/run.sh"))
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: clone + "/current") == "src/main.c")
+        #expect(FileManager.default.contents(atPath: clone + "/src/main.c") == Data("int main(){}\n".utf8))
+    }
+
+    @Test func emptyDirectoriesPassStrictFsck() throws {
+        let (dir, store) = try makeStore()
+        _ = try store.branches["main"].batch { try $0.makeDirectory("a/b") }
+        try expectFsckClean(dir.sub("repo.git"))
+        #expect(try git(dir.sub("repo.git"), "ls-tree", "main:a").contains("040000 tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\tb"))
+    }
+
+    @Test func weReadWhatGitWrites() throws {
+        let dir = TempDir()
+        let work = dir.sub("work")
+        let repo = dir.sub("repo.git")
+        try run(["git", "init", "-q", "-b", "main", work], env: gitEnv)
+        func inWork(_ args: String...) throws { try run(["git", "-C", work] + args, env: gitEnv) }
+        try Data("one\n".utf8).write(to: URL(fileURLWithPath: work + "/a.txt"))
+        try inWork("add", "-A"); try inWork("commit", "-q", "-m", "first")
+        try inWork("tag", "-a", "v1", "-m", "annotated")
+        try inWork("checkout", "-q", "-b", "side")
+        try Data("side\n".utf8).write(to: URL(fileURLWithPath: work + "/side.txt"))
+        try inWork("add", "-A"); try inWork("commit", "-q", "-m", "side")
+        try inWork("checkout", "-q", "main")
+        try Data("two\n".utf8).write(to: URL(fileURLWithPath: work + "/a.txt"))
+        try inWork("commit", "-q", "-am", "second")
+        try inWork("merge", "-q", "--no-edit", "side")
+        try run(["git", "clone", "-q", "--bare", work, repo], env: gitEnv)
+        try git(repo, "gc", "-q", "--aggressive")
+        try git(repo, "pack-refs", "--all")
+        #expect(!FileManager.default.fileExists(atPath: repo + "/refs/heads/main"))  // packed
+
+        let store = try Store.open(repo, create: false)
+        let main = try store.branches["main"]
+        #expect(main.commit.parents.count == 2)
+        #expect(try main.read("a.txt") == bytes("two\n"))
+        #expect(try main.read("side.txt") == bytes("side\n"))
+        let tag = try store.tags["v1"]  // annotated: peeled to its commit
+        #expect(tag.message == "first")
+        #expect(try tag.read("a.txt") == bytes("one\n"))
+        #expect(try store.resolve("main^2").message == "side")
+        #expect(try store.resolve("v1").commitID == tag.commitID)
+        // And we can write on top of git's packed history.
+        let next = try main.write("b.txt", bytes("b"))
+        #expect(try git(repo, "log", "--format=%s", "-1") == "+ b.txt\n")
+        #expect(try next.back(1).commitID == main.commitID)
+        try expectFsckClean(repo)
+    }
+}

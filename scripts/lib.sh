@@ -1,0 +1,54 @@
+# Shared by scripts/run, scripts/test and scripts/bench: install what is missing, quietly,
+# and only what is missing, so that running them again costs nothing.
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export DEBIAN_FRONTEND=noninteractive
+
+need_root_for() {
+    if [ "$(id -u)" != 0 ]; then
+        echo "scripts: missing $*; run as root once, or: apt-get install $*" >&2
+        exit 1
+    fi
+}
+
+# apt_ensure PKG... : installs the Debian packages that are not installed yet.
+apt_ensure() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    need_root_for "${missing[*]}"
+    echo "scripts: installing ${missing[*]}" >&2
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+ensure_swift() {
+    if ! command -v swift >/dev/null 2>&1; then
+        if [ -x /opt/swift/usr/bin/swift ]; then
+            export PATH="/opt/swift/usr/bin:$PATH"
+        else
+            echo "scripts: no Swift toolchain found (swift on PATH or /opt/swift); install Swift 6 first" >&2
+            exit 1
+        fi
+    fi
+}
+
+ensure_build_deps() {
+    apt_ensure libgit2-dev libfuse3-dev fuse3 pkg-config git attr util-linux
+    ensure_swift
+}
+
+# A virtualenv with vost from PyPI, for the interoperability tests and the benchmarks.
+ensure_vost() {
+    local venv="$here/.build/vost-venv"
+    if ! "$venv/bin/python" -c 'import vost' >/dev/null 2>&1; then
+        if ! python3 -m venv --help >/dev/null 2>&1; then apt_ensure python3-venv; fi
+        command -v python3 >/dev/null 2>&1 || apt_ensure python3 python3-venv
+        mkdir -p "$here/.build"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install -q --disable-pip-version-check vost
+    fi
+    export VOST_PYTHON="$venv/bin/python"
+}
