@@ -28,6 +28,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The engine's side of scripts/bench: one measured operation per run, so that each
+        // run's peak RSS is its own.
+        .executableTarget(
+            name: "vost-bench",
+            dependencies: ["SnapshotFS", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(name: "SnapshotFSTests", dependencies: ["SnapshotFS"]),
     ]
 )

@@ -3,6 +3,8 @@
 #include <git2.h>
 #include <git2/sys/odb_backend.h>
 #include <sys/types.h>
+#include <zlib.h>
+#include <mbedtls/sha1.h>
 
 /* git_libgit2_opts is variadic, which Swift cannot call: one typed shim per shape we use. */
 static inline int vost_git_cache_object_limit(git_object_t type, size_t bytes) {
@@ -13,5 +15,8 @@ static inline int vost_git_cache_max_size(ssize_t bytes) {
 }
 static inline int vost_git_enable_strict_object_creation(int on) {
     return git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, on);
+}
+static inline int vost_git_enable_strict_hash_verification(int on) {
+    return git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, on);
 }
 #endif

@@ -6,9 +6,9 @@ import Foundation
 /// happen in `commit()`. A batch that is dropped, or whose closure throws, commits nothing;
 /// the blobs it wrote are unreferenced and `git gc` removes them. Thread-safe.
 public final class Batch: @unchecked Sendable {
-    // @unchecked: the draft is only touched under `state`'s lock.
+    // @unchecked: the draft and the sink are only touched under `state`'s lock.
     public let base: Snapshot
-    private let state: Locked<TreeDraft>
+    private let state: Locked<Pending>
     private let extraParents: [ObjectID]
     /// Remove directories a removal leaves empty (vost's rule). A mount turns this off,
     /// since on a disk `rm dir/last` leaves `dir`.
@@ -21,19 +21,47 @@ public final class Batch: @unchecked Sendable {
         self.base = base
         self.extraParents = parents
         self.pruneEmptyDirectories = pruneEmptyDirectories
-        state = Locked(try TreeDraft(store: base.store, base: base.treeID))
+        state = Locked(Pending(draft: try TreeDraft(store: base.store, base: base.treeID), sink: ObjectSink(store: base.store)))
+    }
+
+    /// The pending tree and the new objects it refers to, which change together.
+    final class Pending {
+        let draft: TreeDraft
+        let sink: ObjectSink
+        init(draft: TreeDraft, sink: ObjectSink) {
+            self.draft = draft
+            self.sink = sink
+        }
     }
 
     var store: Store { base.store }
 
-    func withDraft<R>(_ body: (TreeDraft) throws -> R) rethrows -> R { try state.withLock { try body($0) } }
+    func withDraft<R>(_ body: (TreeDraft) throws -> R) rethrows -> R { try state.withLock { try body($0.draft) } }
+
+    /// Adds a blob to the batch's new objects and puts it at `path`.
+    func put(_ path: RepoPath, mode: FileMode, blob bytes: [UInt8]) throws {
+        try state.withLock { pending in
+            let id = try pending.sink.add(.blob, bytes)
+            try pending.draft.set(path, mode: mode, id: id)
+        }
+    }
+
+    /// Reads an open file into the batch: small ones join the batch's objects (one pack for
+    /// many), large ones are streamed to a loose object at once.
+    func put(_ path: RepoPath, mode: FileMode, descriptor fd: Int32, size: Int) throws {
+        if size <= ObjectSink.largeBlob {
+            try put(path, mode: mode, blob: try Store.readAll(fd, size: size))
+        } else {
+            let id = try store.writeBlob(fromDescriptor: fd, size: size)
+            try withDraft { try $0.set(path, mode: mode, id: id) }
+        }
+    }
 
     // MARK: Writes
 
     public func write(_ path: RepoPath, _ bytes: [UInt8], mode: FileMode = .file) throws {
         try checkFileMode(mode)
-        let id = try store.writeBlob(bytes)
-        try withDraft { try $0.set(path, mode: mode, id: id) }
+        try put(path, mode: mode, blob: bytes)
     }
 
     public func write(_ path: RepoPath, text: String, mode: FileMode = .file) throws {
@@ -42,10 +70,9 @@ public final class Batch: @unchecked Sendable {
 
     /// Streams a file from disk; its mode is taken from the disk (executable or not) unless given.
     public func write(_ path: RepoPath, fromFile localPath: String, mode: FileMode? = nil) throws {
-        let id = try store.writeBlob(fromFile: localPath)
         let resolved = try mode ?? FileMode.onDisk(localPath, followLinks: true)
         try checkFileMode(resolved)
-        try withDraft { try $0.set(path, mode: resolved, id: id) }
+        try Store.withOpenFile(localPath) { fd, size in try put(path, mode: resolved, descriptor: fd, size: size) }
     }
 
     public func writeSymlink(_ path: RepoPath, target: String) throws {
@@ -53,8 +80,7 @@ public final class Batch: @unchecked Sendable {
     }
 
     public func writeSymlink(_ path: RepoPath, target: [UInt8]) throws {
-        let id = try store.writeBlob(target)
-        try withDraft { try $0.set(path, mode: .symlink, id: id) }
+        try put(path, mode: .symlink, blob: target)
     }
 
     /// Puts an existing object at `path` (a blob or a whole tree), without copying data.
@@ -110,8 +136,7 @@ public final class Batch: @unchecked Sendable {
     /// A streaming writer whose data becomes `path` in this batch when closed.
     public func writer(_ path: RepoPath, mode: FileMode = .file) throws -> FileWriter {
         try FileWriter(directory: store.scratchDirectory) { [self] fd, size in
-            let id = try store.writeBlob(fromDescriptor: fd, size: size)
-            try withDraft { try $0.set(path, mode: mode, id: id) }
+            try put(path, mode: mode, descriptor: fd, size: size)
         }
     }
 
@@ -121,7 +146,11 @@ public final class Batch: @unchecked Sendable {
     /// branch under `vost.lock` if it still points at the base. Returns the new snapshot
     /// (the base itself, with an empty report, when nothing changed).
     public func commit(message: String? = nil) throws -> Snapshot {
-        let tree = try withDraft { try $0.writeTree() }
+        let tree = try state.withLock { pending in
+            let tree = try pending.draft.writeTree(into: pending.sink)
+            try pending.sink.flush()
+            return tree
+        }
         let changes = try store.diff(from: base.treeID, to: tree)
         return try store.commit(onto: base, tree: tree, changes: changes, message: message, extraParents: extraParents)
     }
@@ -169,11 +198,10 @@ extension Store {
         }
         let text = message ?? changes.message
         let id = try writeCommit(tree: tree, parents: [base.commitID] + extraParents, message: text)
+        // libgit2 compares the ref with the base under the ref's own lock file (git's
+        // protocol); vost.lock around it keeps vost and other vostmount writers in line too.
         try lock.withLock {
-            try git { repo in
-                guard try repo.resolve(ref: ref) == base.commitID else { throw SnapshotError.stale("branch \(branch) has moved") }
-                try repo.updateRef(ref, to: id, expected: base.commitID, message: "\(reflogPrefix): \(text)")
-            }
+            try git { try $0.updateRef(ref, to: id, expected: base.commitID, message: "\(reflogPrefix): \(text)") }
         }
         return Snapshot(store: self, commit: try commit(id), refName: branch, writable: true, changes: changes)
     }

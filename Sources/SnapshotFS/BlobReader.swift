@@ -45,7 +45,6 @@ public final class BlobReader: @unchecked Sendable {
                     stream = fresh
                     position = 0
                 }
-                var out = [UInt8](repeating: 0, count: end - offset)
                 var skip = offset - position
                 var scratch = skip > 0 ? [UInt8](repeating: 0, count: min(skip, 1 << 20)) : []
                 while skip > 0 {
@@ -55,14 +54,21 @@ public final class BlobReader: @unchecked Sendable {
                     position += n
                 }
                 scratch = []
-                var filled = 0
-                while filled < out.count {
-                    let n = try out.withUnsafeMutableBytes { try stream.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }
-                    guard n > 0 else { throw SnapshotError.io(errno: EIO, "blob \(id) ended early") }
-                    filled += n
-                    position += n
+                // Filled straight from the stream: no zeroing, no second copy.
+                var failure: Error?
+                let out = [UInt8](unsafeUninitializedCapacity: end - offset) { buffer, count in
+                    count = 0
+                    do {
+                        while count < buffer.count {
+                            let n = try stream.read(into: UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[count...])))
+                            guard n > 0 else { throw SnapshotError.io(errno: EIO, "blob \(id) ended early") }
+                            count += n
+                        }
+                    } catch { failure = error }
                 }
+                position += out.count
                 source = .stream(stream, position: position)
+                if let failure { throw failure }
                 return out
             case .unopened:
                 return []

@@ -23,19 +23,35 @@ public struct Signature: Sendable, Equatable {
         return "\(clean(name)) <\(clean(email))> \(Int64(time.timeIntervalSince1970.rounded(.down))) \(zone)"
     }
 
-    /// Parses the value of an `author`/`committer` header; lenient, as old repositories are.
-    init(parsing line: Substring) {
-        guard let open = line.firstIndex(of: "<"), let close = line[open...].firstIndex(of: ">") else {
-            self.init(name: String(line), email: "", time: Date(timeIntervalSince1970: 0))
+    /// Parses the value of an `author`/`committer` header (`Name <email> 1700000000 +0100`),
+    /// leniently, as old repositories need; on bytes, since history walks parse thousands.
+    init(parsing line: ArraySlice<UInt8>) {
+        guard let open = line.firstIndex(of: 0x3C), let close = line[open...].firstIndex(of: 0x3E) else {
+            self.init(name: String(decoding: line, as: UTF8.self), email: "", time: Date(timeIntervalSince1970: 0))
             return
         }
-        let name = line[..<open].trimmingCharacters(in: .whitespaces)
-        let email = String(line[line.index(after: open)..<close])
-        let rest = line[line.index(after: close)...].split(separator: " ")
-        let seconds = rest.first.flatMap { Int64($0) } ?? 0
+        var nameEnd = open
+        while nameEnd > line.startIndex, line[nameEnd - 1] == 0x20 { nameEnd -= 1 }
+        let name = String(decoding: line[line.startIndex..<nameEnd], as: UTF8.self)
+        let email = String(decoding: line[(open + 1)..<close], as: UTF8.self)
+        var i = close + 1
+        func number() -> (Int64, Bool)? {
+            while i < line.endIndex, line[i] == 0x20 { i += 1 }
+            var negative = false
+            if i < line.endIndex, line[i] == 0x2D || line[i] == 0x2B { negative = line[i] == 0x2D; i += 1 }
+            var value: Int64 = 0
+            var digits = 0
+            while i < line.endIndex, line[i] >= 0x30, line[i] <= 0x39, digits < 18 {
+                value = value * 10 + Int64(line[i] - 0x30)
+                i += 1
+                digits += 1
+            }
+            return digits > 0 ? (value, negative) : nil
+        }
+        let seconds = number()?.0 ?? 0
         var offset = 0
-        if rest.count > 1, let zone = Int(rest[1].dropFirst()) {
-            offset = (zone / 100 * 60 + zone % 100) * (rest[1].hasPrefix("-") ? -1 : 1)
+        if let (zone, negative) = number() {
+            offset = Int(zone / 100 * 60 + zone % 100) * (negative ? -1 : 1)
         }
         self.init(name: name, email: email, time: Date(timeIntervalSince1970: TimeInterval(seconds)), offsetMinutes: offset)
     }
@@ -53,26 +69,30 @@ public struct Commit: Sendable, Equatable {
     /// Reads Git's commit format: header lines (continuations start with a space), a blank
     /// line, then the message. Unknown headers (`gpgsig`, `mergetag`, `encoding`) are skipped.
     static func parse(_ data: [UInt8], id: ObjectID) throws -> Commit {
+        // Works on bytes and makes Strings only of what it keeps: history walks parse
+        // thousands of commits, and per-line Strings were most of their cost.
         var tree: ObjectID?
         var parents: [ObjectID] = []
         var author = Signature(name: "", email: "", time: Date(timeIntervalSince1970: 0))
         var committer = author
-        var i = 0
         let n = data.count
+        var i = 0
+        func starts(_ key: StaticString, at i: Int) -> Bool {
+            let count = key.utf8CodeUnitCount
+            guard i + count <= n else { return false }
+            return key.withUTF8Buffer { k in (0..<count).allSatisfy { data[i + $0] == k[$0] } }
+        }
         while i < n, data[i] != 0x0A {
             var end = i
             while end < n, data[end] != 0x0A { end += 1 }
-            let line = String(decoding: data[i..<end], as: UTF8.self)
-            if let space = line.firstIndex(of: " "), !line.hasPrefix(" ") {
-                let key = line[..<space]
-                let value = line[line.index(after: space)...]
-                switch key {
-                case "tree": tree = ObjectID(hex: value)
-                case "parent": if let p = ObjectID(hex: value) { parents.append(p) }
-                case "author": author = Signature(parsing: value)
-                case "committer": committer = Signature(parsing: value)
-                default: break
-                }
+            if starts("tree ", at: i), end - i >= 45 {
+                tree = ObjectID(hexBytes: data[(i + 5)..<(i + 45)])
+            } else if starts("parent ", at: i), end - i >= 47, let parent = ObjectID(hexBytes: data[(i + 7)..<(i + 47)]) {
+                parents.append(parent)
+            } else if starts("author ", at: i) {
+                author = Signature(parsing: data[(i + 7)..<end])
+            } else if starts("committer ", at: i) {
+                committer = Signature(parsing: data[(i + 10)..<end])
             }
             i = end + 1
         }

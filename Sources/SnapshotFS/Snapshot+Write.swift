@@ -80,8 +80,7 @@ extension Snapshot {
         let batch = try Batch(base: self)
         var writer: FileWriter!
         writer = try FileWriter(directory: store.scratchDirectory) { fd, size in
-            let id = try batch.store.writeBlob(fromDescriptor: fd, size: size)
-            try batch.withDraft { try $0.set(path, mode: mode, id: id) }
+            try batch.put(path, mode: mode, descriptor: fd, size: size)
             writer.snapshot = try batch.commit(message: message)
         }
         return writer

@@ -12,17 +12,7 @@ extension Store {
     /// libgit2 is locked only to open and finish the stream; the chunks are deflated without
     /// the lock, so readers of other objects are not held up by a large write.
     public func writeBlob(fromDescriptor fd: Int32, size: Int) throws -> ObjectID {
-        if size <= Self.streamChunk {
-            var data = [UInt8](repeating: 0, count: size)
-            var filled = 0
-            while filled < size {
-                let n = data.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, size - filled) }
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw n == 0 ? SnapshotError.io(errno: EIO, "file shrank while read") : SnapshotError.posix("read") }
-                filled += n
-            }
-            return try writeBlob(data)
-        }
+        if size <= Self.streamChunk { return try writeBlob(try Self.readAll(fd, size: size)) }
         let stream = try git { try $0.openWriteStream(size: size, type: GIT_OBJECT_BLOB) }
         var buffer = [UInt8](repeating: 0, count: Self.streamChunk)
         var remaining = size
@@ -40,12 +30,30 @@ extension Store {
 
     /// Writes a file on disk as a blob, streamed (see `writeBlob(fromDescriptor:size:)`).
     public func writeBlob(fromFile path: String) throws -> ObjectID {
+        try Self.withOpenFile(path) { fd, size in try writeBlob(fromDescriptor: fd, size: size) }
+    }
+
+    /// Opens a regular file for reading and passes its descriptor and size.
+    static func withOpenFile<R>(_ path: String, _ body: (Int32, Int) throws -> R) throws -> R {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw errno == ENOENT ? SnapshotError.notFound(path) : SnapshotError.posix("cannot open \(path)") }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw SnapshotError.posix("cannot stat \(path)") }
         if info.st_mode & S_IFMT == S_IFDIR { throw SnapshotError.isADirectory(path) }
-        return try writeBlob(fromDescriptor: fd, size: Int(info.st_size))
+        return try body(fd, Int(info.st_size))
+    }
+
+    /// Reads exactly `size` bytes from the current offset of `fd`.
+    static func readAll(_ fd: Int32, size: Int) throws -> [UInt8] {
+        var data = [UInt8](repeating: 0, count: size)
+        var filled = 0
+        while filled < size {
+            let n = data.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, size - filled) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw n == 0 ? SnapshotError.io(errno: EIO, "file shrank while read") : SnapshotError.posix("read") }
+            filled += n
+        }
+        return data
     }
 }

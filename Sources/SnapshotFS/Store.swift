@@ -22,6 +22,7 @@ public final class Store: @unchecked Sendable {
     let commits = ObjectCache<Commit>(capacity: 200_000)
     let sizes = ObjectCache<Int>(capacity: 1_000_000)
     let lock: RepoLock
+    let objectsDirectory: String
     /// Where streaming writers keep their temp files (unlinked at once, mode 0600).
     public var scratchDirectory: String { ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp" }
 
@@ -30,6 +31,7 @@ public final class Store: @unchecked Sendable {
         self.author = author
         self.email = email
         lock = RepoLock(repositoryPath: repo.path)
+        objectsDirectory = repo.path + "/objects"
         try repo.setIdentity(name: author, email: email)
         repository = Locked(repo)
     }
@@ -77,10 +79,17 @@ public final class Store: @unchecked Sendable {
 
     // MARK: Objects
 
+    /// A small object's content: from its loose file if it has one (no lock needed: loose
+    /// objects never change once renamed into place), else through libgit2 (packs).
+    private func smallObject(_ id: ObjectID) throws -> (type: git_object_t, data: [UInt8]) {
+        if let loose = try LooseObjects.read(id, objectsDirectory: objectsDirectory) { return (loose.type.git, loose.data) }
+        return try git { try $0.read(id) }
+    }
+
     public func tree(_ id: ObjectID) throws -> Tree {
         if id == .emptyTree { return .empty }
         if let hit = trees.get(id) { return hit }
-        let (type, data) = try git { try $0.read(id) }
+        let (type, data) = try smallObject(id)
         guard type == GIT_OBJECT_TREE else { throw SnapshotError.notADirectory("\(id) is not a tree") }
         let tree = try Tree.parse(data, id: id)
         trees.put(id, tree, cost: max(1, tree.entries.count))
@@ -89,7 +98,7 @@ public final class Store: @unchecked Sendable {
 
     public func commit(_ id: ObjectID) throws -> Commit {
         if let hit = commits.get(id) { return hit }
-        let (type, data) = try git { try $0.read(id) }
+        let (type, data) = try smallObject(id)
         guard type == GIT_OBJECT_COMMIT else { throw SnapshotError.invalidRevision("\(id) is not a commit") }
         let commit = try Commit.parse(data, id: id)
         commits.put(id, commit)
@@ -115,12 +124,12 @@ public final class Store: @unchecked Sendable {
     public func hasObject(_ id: ObjectID) -> Bool { git { $0.exists(id) } }
 
     func writeBlob(_ bytes: [UInt8]) throws -> ObjectID {
-        try bytes.withUnsafeBytes { raw in try git { try $0.write(raw, type: GIT_OBJECT_BLOB) } }
+        try git { try $0.writeLoose(.blob, bytes) }
     }
 
     func writeTree(_ entries: [TreeEntry]) throws -> ObjectID {
         let data = Tree.serialize(entries)
-        let id = try data.withUnsafeBytes { raw in try git { try $0.write(raw, type: GIT_OBJECT_TREE) } }
+        let id = try git { try $0.writeLoose(.tree, data) }
         trees.put(id, Tree(entries: entries), cost: max(1, entries.count))
         return id
     }
@@ -128,7 +137,13 @@ public final class Store: @unchecked Sendable {
     func writeCommit(tree: ObjectID, parents: [ObjectID], message: String, time: Date = Date()) throws -> ObjectID {
         let signature = signature(at: time)
         let data = Commit.serialize(tree: tree, parents: parents, author: signature, committer: signature, message: message)
-        return try data.withUnsafeBytes { raw in try git { try $0.write(raw, type: GIT_OBJECT_COMMIT) } }
+        let id = try git { try $0.writeLoose(.commit, data) }
+        // Cached as written, so the snapshot of a new commit costs no read back.
+        let stored = Signature(name: signature.name, email: signature.email,
+                               time: Date(timeIntervalSince1970: signature.time.timeIntervalSince1970.rounded(.down)))
+        let text = message.hasSuffix("\n") ? message : message + "\n"
+        commits.put(id, Commit(id: id, tree: tree, parents: parents, author: stored, committer: stored, message: text))
+        return id
     }
 
     /// Resolves a full ref name to the commit it names (peeling annotated tags); nil if absent.

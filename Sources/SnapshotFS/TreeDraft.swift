@@ -131,19 +131,21 @@ final class TreeDraft {
 
     /// Serialises the opened directories bottom-up and returns the new root tree. Opened
     /// directories that did not change produce the same object name and cost one hash.
-    func writeTree() throws -> ObjectID {
-        try write(root)
+    func writeTree(into sink: ObjectSink) throws -> ObjectID {
+        try write(root, sink)
     }
 
-    private func write(_ dir: Directory) throws -> ObjectID {
+    private func write(_ dir: Directory, _ sink: ObjectSink) throws -> ObjectID {
         var entries: [TreeEntry] = []
         entries.reserveCapacity(dir.entries.count)
         for (name, node) in dir.entries {
             switch node {
             case .entry(let entry): entries.append(entry)
-            case .directory(let sub): entries.append(TreeEntry(name: name, mode: .directory, id: try write(sub)))
+            case .directory(let sub): entries.append(TreeEntry(name: name, mode: .directory, id: try write(sub, sink)))
             }
         }
-        return try store.writeTree(entries)
+        let id = try sink.add(.tree, Tree.serialize(entries))
+        store.trees.put(id, Tree(entries: entries), cost: max(1, entries.count))
+        return id
     }
 }

@@ -65,7 +65,7 @@ extension GitRepository {
             try check(git_reference_ensure_log(pointer, name), "cannot create the reflog of \(name)")
             code = git_reference_create_matching(&ref, pointer, name, &new, 0, nil, message)
         }
-        if code == GIT_EMODIFIED.rawValue { throw SnapshotError.stale("\(name) has moved") }
+        if code == GIT_EMODIFIED.rawValue { throw SnapshotError.stale("branch \(name.replacingOccurrences(of: "refs/heads/", with: "")) has moved") }
         if code == GIT_EEXISTS.rawValue { throw SnapshotError.alreadyExists(name) }
         try check(code, "cannot update \(name)")
         git_reference_free(ref)

@@ -79,9 +79,26 @@ final class GitRepository {
         return (type, size)
     }
 
+    /// Rescans the pack directory, so a pack written by us (or by `git gc`) is seen at once.
+    func refresh() throws {
+        try check(git_odb_refresh(odb), "cannot refresh the object database")
+    }
+
     func exists(_ id: ObjectID) -> Bool {
         var oid = id.git
         return git_odb_exists(odb, &oid) != 0
+    }
+
+    /// Whether the object is already stored, without rescanning the pack directory on a miss
+    /// (packs we write ourselves are announced with `refresh`).
+    func existsNoRefresh(_ id: ObjectID) -> Bool {
+        var oid = id.git
+        return git_odb_exists_ext(odb, &oid, GIT_ODB_LOOKUP_NO_REFRESH.rawValue) != 0
+    }
+
+    /// Writes a loose object (see `LooseObjects`).
+    func writeLoose(_ type: ObjectType, _ data: [UInt8]) throws -> ObjectID {
+        try LooseObjects.write(type, data, objectsDirectory: path + "/objects") { existsNoRefresh($0) }
     }
 
     func write(_ data: UnsafeRawBufferPointer, type: git_object_t) throws -> ObjectID {

@@ -24,14 +24,23 @@ public struct ObjectID: Hashable, Sendable, Comparable, CustomStringConvertible 
 
     /// Parses 40 hexadecimal digits (either case).
     public init?(hex: some StringProtocol) {
-        let utf8 = Array(hex.utf8)
+        self.init(hexBytes: Array(hex.utf8)[...])
+    }
+
+    init?(hexBytes utf8: ArraySlice<UInt8>) {
         guard utf8.count == 40 else { return nil }
-        var bytes = [UInt8](repeating: 0, count: 20)
-        for i in 0..<20 {
-            guard let hi = hexValue(utf8[2 * i]), let lo = hexValue(utf8[2 * i + 1]) else { return nil }
-            bytes[i] = hi << 4 | lo
+        var raw = (UInt64(0), UInt64(0), UInt32(0))
+        let ok = withUnsafeMutableBytes(of: &raw) { out -> Bool in
+            var j = utf8.startIndex
+            for i in 0..<20 {
+                guard let hi = hexValue(utf8[j]), let lo = hexValue(utf8[j + 1]) else { return false }
+                out[i] = hi << 4 | lo
+                j += 2
+            }
+            return true
         }
-        self.init(bytes: bytes)!
+        guard ok else { return nil }
+        (a, b, c) = raw
     }
 
     init(_ oid: git_oid) {
@@ -47,6 +56,9 @@ public struct ObjectID: Hashable, Sendable, Comparable, CustomStringConvertible 
         }
         return oid
     }
+
+    /// The first byte, which indexes a pack index's fan-out table.
+    var firstByte: UInt8 { UInt8(truncatingIfNeeded: a) }
 
     /// The 20 raw bytes, as a Git tree entry stores them.
     public var bytes: [UInt8] { withBytes { Array($0) } }

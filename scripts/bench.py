@@ -1,0 +1,153 @@
+"""The measuring half of scripts/bench: runs each case against its anchors and writes a
+table of times, ratios and peak RSS to docs/benchmarks.md (and stdout)."""
+
+import argparse, os, re, shutil, subprocess, sys, tempfile, time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--bin", required=True)
+ap.add_argument("--quick", action="store_true")
+ap.add_argument("--out", default="docs/benchmarks.md")
+args = ap.parse_args()
+
+BIG = (64 << 20) if args.quick else (1 << 30)
+HISTORY = 1000 if args.quick else 10_000
+BENCH = os.path.join(args.bin, "vost-bench")
+PY = sys.executable
+work = tempfile.mkdtemp(prefix="vost-bench-")
+rows = []
+
+
+def measure(cmd, cwd=None, inner=False):
+    """Runs cmd under GNU time; returns (seconds, peak RSS in MiB). With inner, the seconds
+    are the number the command printed (its own timer, leaving out process start-up).
+    Dirty pages of the previous case are flushed first, so its writeback is not billed here."""
+    os.sync()
+    t = time.perf_counter()
+    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, cwd=cwd, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    if p.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{p.stderr}")
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1)) / 1024
+    seconds = float(p.stdout.strip().split()[-1]) if inner else wall
+    return seconds, rss
+
+
+def sh(cmd, cwd=None):
+    subprocess.run(cmd, cwd=cwd, check=True, shell=isinstance(cmd, str), stdout=subprocess.DEVNULL)
+
+
+def row(case, ours, anchor_name, anchor, target):
+    ratio = anchor[0] / ours[0] if ours[0] > 0 else float("inf")
+    rows.append((case, ours, anchor_name, anchor, ratio, target))
+    print(f"{case}: ours {ours[0]:.3f}s vs {anchor_name} {anchor[0]:.3f}s -> {ratio:.2f}x", file=sys.stderr)
+
+
+VOST_BATCH = """
+import sys, time, vost
+repo = vost.GitStore.open(sys.argv[1])
+fs = repo.branches["main"]
+t = time.perf_counter()
+with fs.batch() as b:
+    for i in range(10000):
+        b.write(f"d{i%100}/f{i}", b"a" * 92 + f"{i:08d}".encode())
+print(time.perf_counter() - t)
+"""
+VOST_READ = """
+import sys, time, vost
+fs = vost.GitStore.open(sys.argv[1], create=False).branches["main"]
+t = time.perf_counter()
+n = 0
+for dp, dirs, files in fs.walk():
+    for e in files:
+        n += len(fs.read((dp + "/" if dp else "") + e.name))
+print(time.perf_counter() - t)
+"""
+VOST_SINGLE = """
+import sys, time, vost
+repo = vost.GitStore.open(sys.argv[1])
+fs = repo.branches["main"]
+n = int(sys.argv[2])
+t = time.perf_counter()
+for i in range(n):
+    fs = fs.write(f"f{i%50}", str(i).encode())
+print(time.perf_counter() - t)
+"""
+
+# 1. 10,000 files of 100 bytes in 100 directories, one batch.
+ours = measure([BENCH, "commit-many", f"{work}/ours.git"], inner=True)
+vost_t = measure([PY, "-c", VOST_BATCH, f"{work}/vost.git"], inner=True)
+checkout = f"{work}/checkout"
+os.makedirs(checkout)
+sh(["git", "init", "-q", checkout])
+for i in range(10000):
+    d = f"{checkout}/d{i%100}"
+    os.makedirs(d, exist_ok=True)
+    with open(f"{d}/f{i}", "wb") as f:
+        f.write(b"a" * 92 + f"{i:08d}".encode())
+git_t = measure(["sh", "-c", "git add -A && git -c user.name=b -c user.email=b@b commit -qm x"], cwd=checkout)
+row("commit 10,000 x 100 B files, one batch", ours, "vost batch", vost_t, ">= 10x vost")
+row("commit 10,000 x 100 B files, one batch", ours, "git add -A && git commit", git_t, "> 1x git")
+
+# 2. Read them back.
+ours = measure([BENCH, "read-many", f"{work}/ours.git"], inner=True)
+vost_t = measure([PY, "-c", VOST_READ, f"{work}/vost.git"], inner=True)
+row("read those 10,000 files", ours, "vost read", vost_t, ">= 10x vost")
+
+# 3. Single-file commits (per commit).
+n = 1000
+ours = measure([BENCH, "single-commits", f"{work}/single.git", "--count", str(n)], inner=True)
+vn = 200
+vost_t = measure([PY, "-c", VOST_SINGLE, f"{work}/vsingle.git", str(vn)], inner=True)
+row("one-file commit (ms each)", (ours[0] / n * 1000, ours[1]), "vost write", (vost_t[0] / vn * 1000, vost_t[1]), "<= 1 ms")
+
+# 4. A big file from disk, and 5. read back in 1 MiB slices.
+big = f"{work}/big.bin"
+with open(big, "wb") as f:
+    chunk = os.urandom(1 << 20)
+    for i in range(BIG >> 20):
+        f.write(chunk[i % 256:] + chunk[: i % 256])
+label = f"{BIG >> 20} MiB"
+ours = measure([BENCH, "write-file", f"{work}/bigrepo.git", big], inner=True)
+sh(["git", "init", "-q", "--bare", f"{work}/gitbig.git"])
+git_t = measure(["git", "--git-dir", f"{work}/gitbig.git", "hash-object", "-w", big])
+row(f"write a {label} file from disk", ours, "git hash-object -w", git_t, "<= 1.3x time, RSS < 128 MiB")
+blob = subprocess.run(["git", "--git-dir", f"{work}/bigrepo.git", "rev-parse", "main:big.bin"],
+                      capture_output=True, text=True, check=True).stdout.strip()
+ours = measure([BENCH, "read-slices", f"{work}/bigrepo.git", "big.bin"], inner=True)
+git_t = measure(["sh", "-c", f"git --git-dir {work}/bigrepo.git cat-file blob {blob} > /dev/null"])
+row(f"read a {label} file in 1 MiB slices", ours, "git cat-file blob", git_t, "<= 1.3x time")
+os.remove(big)
+
+# 6. Revisions on a long history (fresh process each: cold caches).
+sh([BENCH, "make-history", f"{work}/hist.git", "--count", str(HISTORY)])
+back = min(1000, HISTORY - 1)
+ours = measure([BENCH, "resolve", f"{work}/hist.git", f"main~{back}"], inner=True)
+git_t = measure(["git", "--git-dir", f"{work}/hist.git", "rev-parse", f"main~{back}"])
+row(f"resolve main~{back} ({HISTORY} commits)", ours, "git rev-parse", git_t, "< 20 ms")
+# The oldest date walks the whole first-parent chain: the worst case.
+first = subprocess.run(["git", "--git-dir", f"{work}/hist.git", "log", "--reverse", "--format=%cI", "main"],
+                       capture_output=True, text=True, check=True).stdout.split()[1]
+ours = measure([BENCH, "resolve", f"{work}/hist.git", f"@{{{first}}}"], inner=True)
+git_t = measure(["git", "--git-dir", f"{work}/hist.git", "rev-list", "-1", f"--before={first}", "--first-parent", "main"])
+row(f"resolve @{{date}} at the far end ({HISTORY} commits)", ours, "git rev-list --before", git_t, "< 20 ms")
+
+shutil.rmtree(work)
+
+lines = [
+    "# Benchmarks",
+    "",
+    f"Made by `scripts/bench{' --quick' if args.quick else ''}` on {time.strftime('%Y-%m-%d')}, release build, "
+    f"on this project's machine ({os.cpu_count()} cores). Times are wall-clock seconds unless the case says ms; "
+    "the engine's and vost's numbers are timed inside the process (start-up left out), git's include its start-up. "
+    "\"x faster\" is anchor time / our time. The machines are shared, so single runs vary; compare ratios.",
+    "",
+    "| case | SnapshotFS | anchor | anchor time | x faster | our peak RSS | anchor peak RSS | target |",
+    "|---|---|---|---|---|---|---|---|",
+]
+for case, ours, name, anchor, ratio, target in rows:
+    lines.append(f"| {case} | {ours[0]:.4f} | {name} | {anchor[0]:.4f} | {ratio:.2f} | {ours[1]:.0f} MiB | {anchor[1]:.0f} MiB | {target} |")
+text = "\n".join(lines) + "\n"
+print(text)
+if not args.quick:
+    with open(args.out, "w") as f:
+        f.write(text)
