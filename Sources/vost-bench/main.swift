@@ -121,10 +121,13 @@ struct Resolve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Resolve a revision in a fresh process (cold caches).")
     @Argument var repo: String
     @Argument var revision: String
+    @Flag(help: "Resolve once untimed first: the cost in a long-running process (the mount).")
+    var warm = false
 
     func run() throws {
         let store = try Store.open(repo, create: false)
         var found = ""
+        if warm { _ = try store.resolve(revision, branch: "main") }
         try timed { found = try store.resolve(revision, branch: "main").commitHash }
         FileHandle.standardError.write(Data("\(revision) -> \(found)\n".utf8))
     }
