@@ -1,12 +1,14 @@
 import Foundation
 
-/// Reads one blob by offset and count without holding it whole in memory when it is large.
+/// Reads one blob by offset and count, inflating it at most once, with flat memory.
 ///
-/// Small blobs (up to `wholeLimit`) are inflated once and sliced. Large ones are read from a
-/// libgit2 stream that inflates as it goes: sequential reads cost one pass over the data;
-/// a read behind the stream's position restarts it. Packed objects cannot be streamed by
-/// libgit2 1.5 and are read whole (a documented limit). One reader is meant for one user at
-/// a time; it locks itself, so sharing it is safe but serialises.
+/// Small blobs (up to `wholeLimit`) are inflated once and sliced. Large ones are inflated
+/// from a libgit2 stream, front to back, into a spool: an unlinked temp file, mode 0600, in
+/// the store's scratch directory. A read past the inflated frontier inflates up to it; a read
+/// behind it is a `pread` of the spool, which the page cache serves. So sequential, slightly
+/// out-of-order (as a multi-threaded FUSE loop delivers them) and random reads all cost one
+/// pass over the blob in total, never one per read. Packed blobs cannot be streamed by
+/// libgit2 1.5 and are read whole (a documented limit). Thread-safe.
 public final class BlobReader: @unchecked Sendable {
     // @unchecked: all mutable state is inside `state`.
     public let id: ObjectID
@@ -14,10 +16,25 @@ public final class BlobReader: @unchecked Sendable {
     private let store: Store
 
     private enum Source {
-        case whole([UInt8])
-        case stream(OdbReadStream, position: Int)
         case unopened
+        case whole([UInt8])
+        case spool(Spool)
     }
+
+    /// A stream being inflated into a temp file; `frontier` bytes are in the file.
+    private final class Spool {
+        let stream: OdbReadStream
+        let fd: Int32
+        var frontier = 0
+
+        init(stream: OdbReadStream, fd: Int32) {
+            self.stream = stream
+            self.fd = fd
+        }
+
+        deinit { close(fd) }
+    }
+
     private let state: Locked<Source>
 
     /// Blobs up to this size are read whole: one inflate, then slices.
@@ -33,53 +50,63 @@ public final class BlobReader: @unchecked Sendable {
     /// Up to `count` bytes from `offset`; fewer (or none) at the end of the blob.
     public func read(at offset: Int, count: Int) throws -> [UInt8] {
         let end = min(size, offset + max(0, count))
-        guard offset < end else { return [] }
-        return try state.withLock { source in
+        guard offset >= 0, offset < end else { return [] }
+        let found: Found = try state.withLock { source in
             if case .unopened = source { source = try open() }
             switch source {
-            case .whole(let data):
-                return Array(data[offset..<end])
-            case .stream(var stream, var position):
-                if offset < position {
-                    guard let fresh = store.git({ $0.openReadStream(id) }) else { throw SnapshotError.notFound("\(id)") }
-                    stream = fresh
-                    position = 0
-                }
-                var skip = offset - position
-                var scratch = skip > 0 ? [UInt8](repeating: 0, count: min(skip, 1 << 20)) : []
-                while skip > 0 {
-                    let n = try scratch.withUnsafeMutableBytes { try stream.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<min(skip, $0.count)])) }
-                    guard n > 0 else { throw SnapshotError.io(errno: EIO, "blob \(id) ended early") }
-                    skip -= n
-                    position += n
-                }
-                scratch = []
-                // Filled straight from the stream: no zeroing, no second copy.
-                var failure: Error?
-                let out = [UInt8](unsafeUninitializedCapacity: end - offset) { buffer, count in
-                    count = 0
-                    do {
-                        while count < buffer.count {
-                            let n = try stream.read(into: UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[count...])))
-                            guard n > 0 else { throw SnapshotError.io(errno: EIO, "blob \(id) ended early") }
-                            count += n
-                        }
-                    } catch { failure = error }
-                }
-                position += out.count
-                source = .stream(stream, position: position)
-                if let failure { throw failure }
-                return out
-            case .unopened:
-                return []
+            case .whole(let data): return .bytes(Array(data[offset..<end]))
+            case .spool(let spool):
+                try fill(spool, to: end)
+                return .spool(spool)
+            case .unopened: return .bytes([])
+            }
+        }
+        guard case .spool(let spool) = found else {
+            if case .bytes(let bytes) = found { return bytes }
+            return []
+        }
+        // The spool up to `end` is written and never changes: read it without the lock.
+        return try [UInt8](unsafeUninitializedCapacity: end - offset) { buffer, count in
+            count = 0
+            while count < end - offset {
+                let n = pread(spool.fd, buffer.baseAddress! + count, end - offset - count, off_t(offset + count))
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw SnapshotError.posix("cannot read the spool of \(id)") }
+                count += n
             }
         }
     }
 
+    private enum Found {
+        case bytes([UInt8])
+        case spool(Spool)
+    }
+
     private func open() throws -> Source {
         if size > Self.wholeLimit, let stream = store.git({ $0.openReadStream(id) }) {
-            return .stream(stream, position: 0)
+            var template = Array("\(store.scratchDirectory)/vost-spool-XXXXXX".utf8CString)
+            let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            guard fd >= 0 else { throw SnapshotError.posix("cannot create a spool in \(store.scratchDirectory)") }
+            template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+            return .spool(Spool(stream: stream, fd: fd))
         }
         return .whole(try store.blob(id))
+    }
+
+    private func fill(_ spool: Spool, to end: Int) throws {
+        guard spool.frontier < end else { return }
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while spool.frontier < end {
+            let n = try chunk.withUnsafeMutableBytes { try spool.stream.read(into: $0) }
+            guard n > 0 else { throw SnapshotError.io(errno: EIO, "blob \(id) ended early") }
+            var written = 0
+            while written < n {
+                let w = chunk.withUnsafeBytes { pwrite(spool.fd, $0.baseAddress! + written, n - written, off_t(spool.frontier + written)) }
+                if w < 0 && errno == EINTR { continue }
+                guard w > 0 else { throw SnapshotError.posix("cannot write the spool of \(id)") }
+                written += w
+            }
+            spool.frontier += n
+        }
     }
 }

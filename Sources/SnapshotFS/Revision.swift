@@ -74,8 +74,9 @@ public struct Revision: Sendable, Equatable {
             offset = s[sign] == "-" ? -minutes : minutes
             s = s[..<sign]
         }
-        let parts = s.split(separator: "T", maxSplits: 1)
-        let day = parts[0].split(separator: "-")
+        let parts = s.split(separator: "T", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let first = parts.first else { return nil }
+        let day = first.split(separator: "-")
         guard day.count == 3, day[0].count == 4, let year = Int(day[0]), let month = Int(day[1]), let date = Int(day[2]),
               (1...12).contains(month), (1...31).contains(date) else { return nil }
         var hour = 0, minute = 0, second = 0

@@ -9,7 +9,7 @@ struct VostBench: ParsableCommand {
         commandName: "vost-bench",
         abstract: "Times one SnapshotFS operation (used by scripts/bench).",
         subcommands: [CommitMany.self, ReadMany.self, SingleCommits.self, WriteFile.self, ReadSlices.self,
-                      MakeHistory.self, Resolve.self])
+                      Resolve.self])
 }
 
 func timed(_ body: () throws -> Void) rethrows {
@@ -102,18 +102,6 @@ struct ReadSlices: ParsableCommand {
                 offset += chunk.count
             }
         }
-    }
-}
-
-struct MakeHistory: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Make N commits, one a minute apart in commit time.")
-    @Argument var repo: String
-    @Option var count = 10_000
-
-    func run() throws {
-        let store = try Store.open(repo)
-        var snap = try store.branches["main"]
-        for i in 0..<count { snap = try snap.write(try RepoPath("f\(i % 100)"), Array("\(i)".utf8)) }
     }
 }
 

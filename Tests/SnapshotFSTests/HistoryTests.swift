@@ -69,7 +69,8 @@ import Testing
         #expect(try store.resolve("main").writable)
         #expect(!(try store.resolve("main~1").writable))
         #expect(!(try store.resolve("v1").writable))
-        for bad in ["nope", "main~9", "main@{99}", "v1^3", "abc", "main@{yesterday}", "main@{1"] {
+        for bad in ["nope", "main~9", "main@{99}", "v1^3", "abc", "main@{yesterday}", "main@{1", "@{}", "@{T}", "@{-}",
+                    "@{2026-13-01}", "@{2026-01-01T25:00}", "@{2026-01-01T}", "~99999999999", "@{+}", "@{Z}"] {
             #expect(throws: SnapshotError.self, "\(bad)") { try store.resolve(bad, branch: "main") }
         }
     }
