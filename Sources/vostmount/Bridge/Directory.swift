@@ -1,0 +1,82 @@
+import CFuse
+import Foundation
+
+/// Filling `readdir`/`readdirplus` buffers from a directory handle's listing.
+enum Directory {
+    /// Entries from `offset` on, as many as fit in `size` bytes. With `plus`, each entry
+    /// carries its attributes and counts as a lookup (except `.` and `..`), so `ls -l` and
+    /// `find` need no further round trip per name.
+    static func reply(_ req: fuse_req_t?, fs: Filesystem, ino: UInt64, size: Int, offset: Int,
+                      fi: UnsafeMutablePointer<fuse_file_info>?, plus: Bool) throws {
+        guard let fi, case .directory(let dirNode, let entries)? = fs.handles.get(fi.pointee.fh) else { throw Errno.badHandle }
+        var buffer = [CChar](repeating: 0, count: size)
+        var used = 0
+        var index = offset
+        let view = try fs.view(dirNode)
+        let tree = try view.map { try $0.snapshot.directory(at: $0.path) }
+        while index < entries.count {
+            let (name, node) = entries[index]
+            let isDotName = index < 2
+            var attr: stat
+            if isDotName {
+                attr = stat()
+                attr.st_ino = ino_t(ino)
+                attr.st_mode = S_IFDIR
+            } else if plus {
+                if let view, let tree, let entry = tree[name] {
+                    attr = try fs.attributes(of: entry, in: view.snapshot, history: view.history, id: 0)
+                } else {
+                    attr = try fs.attributes(node, id: 0)
+                }
+            } else {
+                attr = stat()
+                if let view, let tree, let entry = tree[name] {
+                    attr.st_mode = entry.mode.isDirectory ? S_IFDIR : (entry.mode == .symlink ? S_IFLNK : S_IFREG)
+                } else {
+                    attr.st_mode = S_IFDIR
+                }
+                attr.st_ino = ino_t(fs.inodes.peek(node))
+            }
+            let written = (name + [0]).withUnsafeBytes { rawName -> Int in
+                let cName = rawName.baseAddress!.assumingMemoryBound(to: CChar.self)
+                return buffer.withUnsafeMutableBufferPointer { out -> Int in
+                    let rest = out.baseAddress! + used
+                    if plus {
+                        var entry = fuse_entry_param()
+                        if !isDotName {
+                            entry.attr = attr
+                            entry.attr_timeout = fs.timeout(node)
+                            entry.entry_timeout = fs.timeout(node)
+                        } else {
+                            entry.attr = attr
+                        }
+                        let needed = fuse_add_direntry_plus(req, rest, size - used, cName, &entry, off_t(index + 1))
+                        return needed
+                    }
+                    return fuse_add_direntry(req, rest, size - used, cName, &attr, off_t(index + 1))
+                }
+            }
+            if written > size - used { break }
+            if plus && !isDotName {
+                // Counted only once the entry is really in the buffer the kernel receives;
+                // the inode number must be in it, so the entry is written again with it.
+                let id = fs.inodes.lookedUp(node)
+                attr.st_ino = ino_t(id)
+                _ = (name + [0]).withUnsafeBytes { rawName in
+                    buffer.withUnsafeMutableBufferPointer { out in
+                        var entry = fuse_entry_param()
+                        entry.ino = fuse_ino_t(id)
+                        entry.attr = attr
+                        entry.attr_timeout = fs.timeout(node)
+                        entry.entry_timeout = fs.timeout(node)
+                        _ = fuse_add_direntry_plus(req, out.baseAddress! + used, size - used,
+                                                   rawName.baseAddress!.assumingMemoryBound(to: CChar.self), &entry, off_t(index + 1))
+                    }
+                }
+            }
+            used += written
+            index += 1
+        }
+        buffer.withUnsafeBufferPointer { _ = fuse_reply_buf(req, $0.baseAddress, used) }
+    }
+}

@@ -1,0 +1,130 @@
+import CFuse
+import Foundation
+import SnapshotFS
+
+/// The table of C callbacks. Each is a trampoline: recover the `Filesystem` from the
+/// request, copy the arguments into Swift values, call one method, reply once.
+enum Operations {
+    static func make() -> fuse_lowlevel_ops {
+        var ops = fuse_lowlevel_ops()
+        ops.`init` = { userdata, conn in
+            guard let conn, let userdata else { return }
+            let fs = Unmanaged<Filesystem>.fromOpaque(userdata).takeUnretainedValue()
+            // Large reads and readdirplus cut round trips; async reads let the kernel keep
+            // several reads of one file in flight.
+            conn.pointee.max_readahead = 1 << 20
+            if conn.pointee.capable & UInt32(FUSE_CAP_READDIRPLUS) != 0 { conn.pointee.want |= UInt32(FUSE_CAP_READDIRPLUS) }
+            if conn.pointee.capable & UInt32(FUSE_CAP_ASYNC_READ) != 0 { conn.pointee.want |= UInt32(FUSE_CAP_ASYNC_READ) }
+            fs.logger.debug("init: kernel protocol \(conn.pointee.proto_major).\(conn.pointee.proto_minor)")
+        }
+        ops.lookup = { req, parent, name in
+            answer(req) { fs in
+                let child = try fs.child(of: try fs.node(UInt64(parent)), named: nameBytes(name))
+                let attr = try fs.attributes(child, id: 0)
+                let id = fs.inodes.lookedUp(child)
+                var withIno = attr
+                withIno.st_ino = ino_t(id)
+                Reply.entry(req, id: id, attr: withIno, timeout: fs.timeout(child))
+            }
+        }
+        ops.forget = { req, ino, count in
+            if let data = fuse_req_userdata(req) {
+                let fs = Unmanaged<Filesystem>.fromOpaque(data).takeUnretainedValue()
+                if !fs.inodes.forget(UInt64(ino), count) { fs.logger.error("kernel forgot inode \(ino) more times than it looked it up") }
+            }
+            fuse_reply_none(req)
+        }
+        ops.forget_multi = { req, count, forgets in
+            if let data = fuse_req_userdata(req), let forgets {
+                let fs = Unmanaged<Filesystem>.fromOpaque(data).takeUnretainedValue()
+                for i in 0..<count {
+                    if !fs.inodes.forget(UInt64(forgets[i].ino), forgets[i].nlookup) {
+                        fs.logger.error("kernel forgot inode \(forgets[i].ino) more times than it looked it up")
+                    }
+                }
+            }
+            fuse_reply_none(req)
+        }
+        ops.getattr = { req, ino, _ in
+            answer(req) { fs in
+                let node = try fs.node(UInt64(ino))
+                Reply.attr(req, try fs.attributes(node, id: UInt64(ino)), timeout: fs.timeout(node))
+            }
+        }
+        ops.readlink = { req, ino in
+            answer(req) { fs in Reply.readlink(req, try fs.readlink(UInt64(ino))) }
+        }
+        ops.open = { req, ino, fi in
+            answer(req) { fs in
+                guard let fi else { throw Errno.invalid }
+                let (handle, keep) = try fs.open(UInt64(ino), flags: fi.pointee.flags)
+                fi.pointee.fh = handle
+                fi.pointee.keep_cache = keep ? 1 : 0
+                fuse_reply_open(req, fi)
+            }
+        }
+        ops.read = { req, _, size, offset, fi in
+            answer(req) { fs in
+                guard let fi else { throw Errno.badHandle }
+                Reply.bytes(req, try fs.read(handle: fi.pointee.fh, offset: Int(offset), size: size))
+            }
+        }
+        ops.release = { req, _, fi in
+            answer(req) { fs in
+                if let fi { fs.handles.remove(fi.pointee.fh) }
+                fuse_reply_err(req, 0)
+            }
+        }
+        ops.opendir = { req, ino, fi in
+            answer(req) { fs in
+                guard let fi else { throw Errno.invalid }
+                fi.pointee.fh = try fs.opendir(UInt64(ino))
+                fuse_reply_open(req, fi)
+            }
+        }
+        ops.readdir = { req, ino, size, offset, fi in
+            answer(req) { fs in try Directory.reply(req, fs: fs, ino: UInt64(ino), size: size, offset: Int(offset), fi: fi, plus: false) }
+        }
+        ops.readdirplus = { req, ino, size, offset, fi in
+            answer(req) { fs in try Directory.reply(req, fs: fs, ino: UInt64(ino), size: size, offset: Int(offset), fi: fi, plus: true) }
+        }
+        ops.releasedir = { req, _, fi in
+            answer(req) { fs in
+                if let fi { fs.handles.remove(fi.pointee.fh) }
+                fuse_reply_err(req, 0)
+            }
+        }
+        ops.statfs = { req, _ in
+            answer(req) { fs in
+                var info = fs.statfs()
+                fuse_reply_statfs(req, &info)
+            }
+        }
+        ops.getxattr = { req, _, _, _ in fuse_reply_err(req, ENODATA) }
+        ops.listxattr = { req, _, size in
+            if size == 0 { fuse_reply_xattr(req, 0) } else { fuse_reply_buf(req, nil, 0) }
+        }
+        WriteRefusals.install(&ops)
+        return ops
+    }
+}
+
+/// Every operation that would change something. Until writes land (issue 4) a mount is
+/// read-only; history folders stay read-only for good: EROFS, nothing changed.
+enum WriteRefusals {
+    static func install(_ ops: inout fuse_lowlevel_ops) {
+        ops.setattr = { req, _, _, _, _ in fuse_reply_err(req, EROFS) }
+        ops.mknod = { req, _, _, _, _ in fuse_reply_err(req, EROFS) }
+        ops.mkdir = { req, _, _, _ in fuse_reply_err(req, EROFS) }
+        ops.unlink = { req, _, _ in fuse_reply_err(req, EROFS) }
+        ops.rmdir = { req, _, _ in fuse_reply_err(req, EROFS) }
+        ops.symlink = { req, _, _, _ in fuse_reply_err(req, EROFS) }
+        ops.rename = { req, _, _, _, _, _ in fuse_reply_err(req, EROFS) }
+        ops.link = { req, _, _, _ in fuse_reply_err(req, EROFS) }
+        ops.write = { req, _, _, _, _, _ in fuse_reply_err(req, EROFS) }
+        ops.create = { req, _, _, _, _ in fuse_reply_err(req, EROFS) }
+        ops.setxattr = { req, _, _, _, _, _ in fuse_reply_err(req, EROFS) }
+        ops.removexattr = { req, _, _ in fuse_reply_err(req, EROFS) }
+        ops.fallocate = { req, _, _, _, _, _ in fuse_reply_err(req, EROFS) }
+    }
+}

@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SnapshotFS
+
+@main
+struct VostMount: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vostmount",
+        abstract: "Mount a Git repository's branch as a directory; its history appears as read-only @ folders.",
+        discussion: """
+        Examples:
+          vostmount data.git ./mnt                 mount the current branch
+          vostmount --branch dev data.git ./mnt    mount branch dev
+          vostmount --ref v1.0 data.git ./mnt      mount a tag (or any revision) read-only
+          ls ./mnt/@~3/   ls ./mnt/@v1.0/   ls ./mnt/@/log/
+          fusermount3 -u ./mnt                     unmount
+
+        In /etc/fstab:
+          /srv/data.git  /mnt/data  fuse.vostmount  defaults,branch=main  0 0
+        See docs/namespace.md for every @ folder, mode, time and error.
+        """,
+        version: "vostmount 0.1.0")
+
+    @Argument(help: "The Git repository (bare or not).")
+    var repository: String
+
+    @Argument(help: "An existing, empty directory to mount on.")
+    var mountpoint: String
+
+    @Option(help: "The branch to mount (default: the one HEAD names).")
+    var branch: String?
+
+    @Option(help: "Mount this revision (tag, commit, main~3...) read-only instead of a branch.")
+    var ref: String?
+
+    @Flag(help: "Mount the branch read-only.")
+    var readOnly = false
+
+    @Flag(name: [.short, .long], help: "Stay in the foreground instead of daemonising.")
+    var foreground = false
+
+    @Flag(name: [.short, .long], help: "Log every request (implies --foreground).")
+    var debug = false
+
+    @Option(name: .customShort("o"), help: "Mount options, comma-separated: allow_other, ro, branch=NAME, ref=REV, ...")
+    var options: [String] = []
+
+    @Flag(help: "Create the repository (bare, branch main) if it does not exist.")
+    var create = false
+
+    @Option(help: "Author and committer name of new commits.")
+    var author = "vost"
+
+    @Option(help: "Author and committer email of new commits.")
+    var email = "vost@localhost"
+
+    @Option(help: "Seconds of quiet (nothing open for writing, no change) before pending changes commit.")
+    var commitDelay: Double = 1
+
+    func run() throws {
+        do {
+            try mount()
+        } catch let failure as CleanExit {
+            throw failure
+        } catch {
+            let text: String
+            if let error = error as? SnapshotError {
+                text = Self.describe(error)
+            } else {
+                text = "\(error)"
+            }
+            FileHandle.standardError.write(Data("vostmount: \(text)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    private func mount() throws {
+        var mountOptions = MountOptions(parsing: options)
+        let branchName = branch ?? mountOptions.branch
+        let revision = ref ?? mountOptions.ref
+        let readOnlyMount = readOnly || mountOptions.readOnly || revision != nil
+
+        try Preflight.checkMountpoint(mountpoint)
+        try Preflight.checkFuseDevice()
+        let store: Store
+        do {
+            store = try Store.open(repository, create: create, author: author, email: email)
+        } catch SnapshotError.notFound {
+            throw Preflight.Failure("no repository at \(repository) (use --create to make one)")
+        }
+
+        var config = MountConfig(branch: nil, fixed: nil, readOnly: readOnlyMount)
+        if let revision {
+            do { config.fixed = try store.resolve(revision).commitID } catch {
+                throw Preflight.Failure("unknown revision \(revision) in \(repository)")
+            }
+        } else {
+            guard let name = branchName ?? store.branches.currentName else {
+                throw Preflight.Failure("\(repository): HEAD names no branch; use --branch")
+            }
+            guard store.branches.contains(name) else { throw Preflight.Failure("no branch \(name) in \(repository)") }
+            config.branch = name
+        }
+        // Writes through the mount are not there yet: every mount is read-only for now.
+        config.readOnly = true
+        mountOptions.kernel.append("ro")
+        mountOptions.kernel.append("fsname=\(Self.escape(store.path))")
+        mountOptions.kernel.append("subtype=vostmount")
+
+        var logger = Logger(label: "vostmount")
+        logger.logLevel = debug ? .debug : .info
+        let fs = try Filesystem(store: store, config: config, logger: logger)
+        try Session.run(fs, mountpoint: mountpoint, options: mountOptions.kernel, foreground: foreground || debug, debug: debug)
+    }
+
+    /// Commas separate mount options, so a repository path with one cannot name the mount.
+    static func escape(_ path: String) -> String { path.replacingOccurrences(of: ",", with: "_") }
+
+    static func describe(_ error: SnapshotError) -> String {
+        switch error {
+        case .notFound(let what), .invalidArgument(let what), .invalidRevision(let what), .invalidPath(let what):
+            return what
+        default:
+            return error.description
+        }
+    }
+}

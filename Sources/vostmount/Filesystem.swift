@@ -1,0 +1,256 @@
+import CFuse
+import Foundation
+import Logging
+import SnapshotFS
+
+/// What is mounted and how.
+struct MountConfig: Sendable {
+    /// The mounted branch; nil for `--ref`.
+    var branch: String?
+    /// The commit of a `--ref` mount.
+    var fixed: ObjectID?
+    var readOnly: Bool
+    var uid: uid_t = getuid()
+    var gid: gid_t = getgid()
+}
+
+/// The filesystem in Swift terms: every FUSE operation of `Bridge/` lands on one method here,
+/// which returns a value or throws; `Bridge/` turns that into exactly one reply.
+final class Filesystem: @unchecked Sendable {
+    // @unchecked: shared state is in `inodes`, `handles` and `watcher`, each locked itself.
+    let store: Store
+    let config: MountConfig
+    let inodes: InodeTable
+    let handles = HandleTable()
+    let namespace: Namespace
+    let watcher: TipWatcher?
+    let logger: Logger
+
+    /// History never changes: the kernel may keep names and attributes for an hour.
+    static let immutableTimeout = 3600.0
+    /// The branch can move under us (other writers): names and attributes are re-checked
+    /// after a second, which is the promise for showing another process's commit.
+    static let liveTimeout = 1.0
+
+    init(store: Store, config: MountConfig, logger: Logger) throws {
+        self.store = store
+        self.config = config
+        self.logger = logger
+        namespace = Namespace(store: store, branch: config.branch, fixed: config.fixed)
+        if let fixed = config.fixed {
+            watcher = nil
+            inodes = InodeTable(root: .commit(fixed, .root, route: []))
+        } else {
+            watcher = try TipWatcher(store: store, branch: config.branch ?? "main", logger: logger)
+            inodes = InodeTable(root: .branch(.root))
+        }
+    }
+
+    var tip: Snapshot? { watcher?.snapshot }
+
+    // MARK: Nodes
+
+    func node(_ id: UInt64) throws -> Node {
+        guard let node = inodes.node(id) else { throw Errno.noEntry }
+        return node
+    }
+
+    /// The snapshot and path behind a node; nil for the virtual index folders.
+    func view(_ node: Node) throws -> (snapshot: Snapshot, path: RepoPath, history: Bool)? {
+        switch node {
+        case .branch(let path):
+            guard let tip else { throw Errno.noEntry }
+            return (tip, path, false)
+        case .commit(let id, let path, _):
+            return (try store.snapshot(of: id), path, true)
+        case .index, .indexTags, .indexBranches, .indexLog:
+            return nil
+        }
+    }
+
+    func timeout(_ node: Node) -> Double {
+        switch node {
+        case .commit: return Self.immutableTimeout
+        default: return Self.liveTimeout
+        }
+    }
+
+    /// The node `name` names inside `parent`.
+    func child(of parent: Node, named name: [UInt8]) throws -> Node {
+        switch parent {
+        case .branch(let path):
+            if path.isRoot, name.first == UInt8(ascii: "@") {
+                // A real entry wins over the revision reading of its name.
+                if let tip, let real = try? tip.entryIfPresent(at: RepoPath.root.appending(name)), real != nil {
+                    return .branch(try path.appending(name))
+                }
+                if name == [UInt8(ascii: "@")] { return .index }
+                return .commit(try namespace.resolve(atName: name), .root, route: name)
+            }
+            guard let tip else { throw Errno.noEntry }
+            let childPath = try pathFor(path, name)
+            guard try tip.entryIfPresent(at: childPath) != nil else { throw Errno.noEntry }
+            return .branch(childPath)
+        case .commit(let id, let path, let route):
+            if path.isRoot, route.isEmpty, name.first == UInt8(ascii: "@") {
+                // The root of a --ref mount has the same @ folders.
+                if try store.snapshot(of: id).entryIfPresent(at: RepoPath.root.appending(name)) == nil {
+                    if name == [UInt8(ascii: "@")] { return .index }
+                    return .commit(try namespace.resolve(atName: name), .root, route: name)
+                }
+            }
+            let childPath = try pathFor(path, name)
+            guard try store.snapshot(of: id).entryIfPresent(at: childPath) != nil else { throw Errno.noEntry }
+            return .commit(id, childPath, route: route)
+        case .index:
+            switch name {
+            case Array("tags".utf8): return .indexTags
+            case Array("branches".utf8): return .indexBranches
+            case Array("log".utf8): return .indexLog
+            default: throw Errno.noEntry
+            }
+        case .indexTags:
+            return .commit(try namespace.tag(name), .root, route: Array("@/tags/".utf8) + name)
+        case .indexBranches:
+            return .commit(try namespace.branchTip(name), .root, route: Array("@/branches/".utf8) + name)
+        case .indexLog:
+            return .commit(try namespace.logCommit(name), .root, route: Array("@/log/".utf8) + name)
+        }
+    }
+
+    private func pathFor(_ path: RepoPath, _ name: [UInt8]) throws -> RepoPath {
+        do { return try path.appending(name) } catch { throw Errno.noEntry }
+    }
+
+    /// A directory's entries, each with its node and (where it has one) tree entry and
+    /// snapshot, for `readdir`/`readdirplus`.
+    func children(of node: Node) throws -> [(name: [UInt8], node: Node)] {
+        switch node {
+        case .branch, .commit:
+            guard let (snap, path, _) = try view(node) else { return [] }
+            let found = try snap.entry(at: path)
+            guard found.mode.isDirectory else { throw Errno.notDirectory }
+            return try snap.entries(path).map { entry in
+                let childPath = path.appending(path: try RepoPath(bytes: entry.name))
+                if case .commit(let id, _, let route) = node { return (entry.name, .commit(id, childPath, route: route)) }
+                return (entry.name, .branch(childPath))
+            }
+        case .index:
+            return [(Array("branches".utf8), .indexBranches), (Array("log".utf8), .indexLog), (Array("tags".utf8), .indexTags)]
+        case .indexTags:
+            return namespace.tagNames().compactMap { name in
+                let encoded = Namespace.encode(name)
+                guard let id = try? namespace.tag(encoded) else { return nil }
+                return (encoded, .commit(id, .root, route: Array("@/tags/".utf8) + encoded))
+            }
+        case .indexBranches:
+            return namespace.branchNames().compactMap { name in
+                let encoded = Namespace.encode(name)
+                guard let id = try? namespace.branchTip(encoded) else { return nil }
+                return (encoded, .commit(id, .root, route: Array("@/branches/".utf8) + encoded))
+            }
+        case .indexLog:
+            let start: Snapshot
+            if let tip { start = tip } else if let fixed = config.fixed { start = try store.snapshot(of: fixed) } else { return [] }
+            return try namespace.logEntries(from: start).map { ($0.name, .commit($0.commit, .root, route: Array("@/log/".utf8) + $0.name)) }
+        }
+    }
+
+    // MARK: Attributes
+
+    func attributes(_ node: Node, id: UInt64) throws -> stat {
+        guard let (snap, path, history) = try view(node) else {
+            return makeStat(id: id, mode: S_IFDIR | 0o555, size: 0, nlink: 2, time: tip?.time ?? Date())
+        }
+        return try attributes(of: snap.entry(at: path), in: snap, history: history, id: id)
+    }
+
+    func attributes(of entry: TreeEntry, in snap: Snapshot, history: Bool, id: UInt64) throws -> stat {
+        switch entry.mode {
+        case .directory:
+            let tree = try store.tree(entry.id)
+            return makeStat(id: id, mode: S_IFDIR | (history || config.readOnly ? 0o555 : 0o755), size: 0,
+                            nlink: 2 + tree.directoryCount, time: snap.time)
+        case .gitlink:
+            return makeStat(id: id, mode: S_IFDIR | 0o555, size: 0, nlink: 2, time: snap.time)
+        case .symlink:
+            return makeStat(id: id, mode: S_IFLNK | 0o777, size: try store.blobSize(entry.id), nlink: 1, time: snap.time)
+        case .executable:
+            return makeStat(id: id, mode: S_IFREG | 0o755, size: try store.blobSize(entry.id), nlink: 1, time: snap.time)
+        case .file:
+            return makeStat(id: id, mode: S_IFREG | 0o644, size: try store.blobSize(entry.id), nlink: 1, time: snap.time)
+        }
+    }
+
+    private func makeStat(id: UInt64, mode: mode_t, size: Int, nlink: Int, time: Date) -> stat {
+        var st = stat()
+        st.st_ino = ino_t(id)
+        st.st_mode = mode
+        st.st_nlink = nlink_t(nlink)
+        st.st_uid = config.uid
+        st.st_gid = config.gid
+        st.st_size = off_t(size)
+        st.st_blksize = 4096
+        st.st_blocks = blkcnt_t((size + 511) / 512)
+        let seconds = Int(time.timeIntervalSince1970)
+        let stamp = timespec(tv_sec: seconds, tv_nsec: 0)
+        st.st_mtim = stamp
+        st.st_ctim = stamp
+        st.st_atim = stamp
+        return st
+    }
+
+    // MARK: Files
+
+    /// Opens a file for reading. Writes are refused here (history and read-only mounts);
+    /// the page cache is kept across opens when the content is known not to have changed.
+    func open(_ id: UInt64, flags: Int32) throws -> (handle: UInt64, keepCache: Bool) {
+        let node = try node(id)
+        if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 { throw Errno.readOnly }
+        guard let (snap, path, history) = try view(node) else { throw Errno.isDirectory }
+        let entry = try snap.entry(at: path)
+        guard !entry.mode.isDirectory else { throw Errno.isDirectory }
+        let reader = try BlobReader(store: store, id: entry.id)
+        let keep = history || handles.lastOpened(inode: id, blob: entry.id)
+        return (handles.add(.file(reader)), keep)
+    }
+
+    func read(handle: UInt64, offset: Int, size: Int) throws -> [UInt8] {
+        guard case .file(let reader)? = handles.get(handle) else { throw Errno.badHandle }
+        return try reader.read(at: offset, count: size)
+    }
+
+    func readlink(_ id: UInt64) throws -> [UInt8] {
+        guard let (snap, path, _) = try view(try node(id)) else { throw Errno.invalid }
+        let entry = try snap.entry(at: path)
+        guard entry.mode == .symlink else { throw Errno.invalid }
+        return try store.blob(entry.id)
+    }
+
+    // MARK: Directories
+
+    /// Lists a directory once per open, so `readdir` offsets stay valid as the tip moves.
+    func opendir(_ id: UInt64) throws -> UInt64 {
+        let node = try node(id)
+        var entries = try children(of: node)
+        // `.` and `..` first, as every Linux filesystem lists them.
+        entries.insert((Array("..".utf8), node), at: 0)
+        entries.insert((Array(".".utf8), node), at: 0)
+        return handles.add(.directory(node: node, entries: entries))
+    }
+
+    func statfs() -> statvfs {
+        var info = statvfs()
+        if statvfs(store.path, &info) != 0 { info = statvfs() }
+        info.f_namemax = 255
+        return info
+    }
+}
+
+extension Filesystem {
+    /// Starts what runs beside the request loop (after the daemon's fork).
+    func start() { watcher?.start() }
+
+    /// Stops it; called once the loop has ended, before unmounting.
+    func stop() { watcher?.stop() }
+}

@@ -1,0 +1,36 @@
+/// `-o` options, as given on the command line or by `mount.fuse3` from /etc/fstab: ours
+/// (`branch=`, `ref=`) are taken out, the kernel's and libfuse's are passed on, and the
+/// ones only `mount(8)` cares about (`defaults`, `noauto`, `user`, `_netdev`...) are dropped.
+struct MountOptions {
+    var branch: String?
+    var ref: String?
+    var readOnly = false
+    var kernel: [String] = []
+
+    /// What libfuse's mount accepts; anything else would make the mount fail.
+    static let passed: Set<String> = [
+        "suid", "nosuid", "dev", "nodev", "exec", "noexec", "async", "sync", "dirsync",
+        "atime", "noatime", "nodiratime", "relatime", "norelatime", "strictatime", "nostrictatime",
+        "allow_other", "allow_root", "default_permissions",
+    ]
+
+    init(parsing values: [String]) {
+        var allowOther = false
+        for value in values {
+            for option in value.split(separator: ",").map(String.init) where !option.isEmpty {
+                if option.hasPrefix("branch=") {
+                    branch = String(option.dropFirst(7))
+                } else if option.hasPrefix("ref=") {
+                    ref = String(option.dropFirst(4))
+                } else if option == "ro" {
+                    readOnly = true
+                } else if Self.passed.contains(option) || option.hasPrefix("max_read=") {
+                    if option == "allow_other" { allowOther = true }
+                    if !kernel.contains(option) { kernel.append(option) }
+                }
+            }
+        }
+        // Other users may look in only under the modes the mount shows.
+        if allowOther, !kernel.contains("default_permissions") { kernel.append("default_permissions") }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import SnapshotFS
+
+/// The `@` folders: names at the root of the mount that read history, never listed.
+///
+/// `@~N`, `@^`, `@NAME`, `@NAME~N`, `@HEX` and `@{N}`, `@{DATE}` are revisions (see
+/// `SnapshotFS.Revision`) relative to the mounted branch; `@` alone is the index folder with
+/// `tags/`, `branches/` and `log/`. Ref names containing `/` are written with `%2F` there.
+struct Namespace {
+    let store: Store
+    /// The mounted branch; nil for a `--ref` mount of a fixed commit.
+    let branch: String?
+    /// The fixed commit of a `--ref` mount.
+    let fixed: ObjectID?
+
+    /// The commit a root name beginning with `@` stands for.
+    func resolve(atName name: [UInt8]) throws -> ObjectID {
+        guard name.first == UInt8(ascii: "@"), name.count > 1,
+              let text = String(validating: name, as: UTF8.self) else { throw Errno.noEntry }
+        // `@{N}` and `@{DATE}` keep their `@`: they are the branch's reflog and date forms.
+        var revision = text.hasPrefix("@{") ? text : String(text.dropFirst())
+        revision = revision.replacingOccurrences(of: "%2F", with: "/").replacingOccurrences(of: "%2f", with: "/")
+        if let fixed {
+            guard revision.hasPrefix("~") || revision.hasPrefix("^") || !revision.hasPrefix("@") else { throw Errno.noEntry }
+            if revision.hasPrefix("~") || revision.hasPrefix("^") { revision = fixed.hex + revision }
+        }
+        return try store.resolve(revision, branch: branch).commitID
+    }
+
+    func tagNames() -> [String] { (try? store.tags.names) ?? [] }
+    func branchNames() -> [String] { (try? store.branches.names) ?? [] }
+
+    static func encode(_ refName: String) -> [UInt8] { Array(refName.replacingOccurrences(of: "/", with: "%2F").utf8) }
+    static func decode(_ name: [UInt8]) -> String? {
+        String(validating: name, as: UTF8.self)?.replacingOccurrences(of: "%2F", with: "/").replacingOccurrences(of: "%2f", with: "/")
+    }
+
+    func tag(_ name: [UInt8]) throws -> ObjectID {
+        guard let ref = Self.decode(name), let snap = try store.tags.get(ref) else { throw Errno.noEntry }
+        return snap.commitID
+    }
+
+    func branchTip(_ name: [UInt8]) throws -> ObjectID {
+        guard let ref = Self.decode(name), let snap = try store.branches.get(ref) else { throw Errno.noEntry }
+        return snap.commitID
+    }
+
+    /// `@/log` entries: one per first-parent commit of the mounted branch (or fixed commit),
+    /// `YYYY-MM-DDTHH:MM:SSZ-<7 hex>`, so that `ls` sorts them oldest first.
+    func logEntries(from tip: Snapshot) throws -> [(name: [UInt8], commit: ObjectID)] {
+        try tip.log().reversed().map { (Array(Self.logName($0).utf8), $0.commitID) }
+    }
+
+    static func logName(_ snapshot: Snapshot) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: 0)!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: snapshot.time)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ-%@", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!,
+                      snapshot.commitID.shortHex)
+    }
+
+    /// The commit a `@/log` name stands for: the hex after its last `-`.
+    func logCommit(_ name: [UInt8]) throws -> ObjectID {
+        guard let text = String(validating: name, as: UTF8.self), let dash = text.lastIndex(of: "-") else { throw Errno.noEntry }
+        let hex = String(text[text.index(after: dash)...])
+        guard hex.count >= 4, hex.allSatisfy(\.isHexDigit) else { throw Errno.noEntry }
+        let snap = try store.resolve(hex, branch: branch)
+        guard Self.logName(snap) == text else { throw Errno.noEntry }
+        return snap.commitID
+    }
+}

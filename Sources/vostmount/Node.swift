@@ -1,0 +1,30 @@
+import SnapshotFS
+
+/// What an inode of the mount stands for. Nodes are keys: the same key always gets the same
+/// inode number while the kernel remembers it.
+enum Node: Hashable, Sendable {
+    /// A path in the mounted branch, read from its current tip (and, with writes, the batch).
+    case branch(RepoPath)
+    /// A path in one commit: everything under a history folder. Immutable. `route` is the
+    /// folder's own path in the mount (`@~1`, `@/tags/v1`): the same commit reached by two
+    /// routes is two directories, since the kernel refuses a directory with two parents.
+    case commit(ObjectID, RepoPath, route: [UInt8])
+    /// `@`: the index folder with `tags`, `branches` and `log`.
+    case index
+    case indexTags
+    case indexBranches
+    case indexLog
+
+    /// History never changes, so the kernel may cache it for long.
+    var isImmutable: Bool {
+        if case .commit = self { return true }
+        return false
+    }
+
+    var isVirtualFolder: Bool {
+        switch self {
+        case .index, .indexTags, .indexBranches, .indexLog: return true
+        default: return false
+        }
+    }
+}

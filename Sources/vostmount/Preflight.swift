@@ -1,0 +1,49 @@
+import Foundation
+
+/// Checks made before mounting, so that a bad argument is one clear line and nothing is
+/// left mounted.
+enum Preflight {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    static func checkMountpoint(_ path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw Failure(errno == ENOENT ? "mount point \(path) does not exist" : "cannot reach mount point \(path): \(String(cString: strerror(errno)))")
+        }
+        guard info.st_mode & S_IFMT == S_IFDIR else { throw Failure("mount point \(path) is not a directory") }
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+        if let mounts = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) {
+            for line in mounts.split(separator: "\n") {
+                let fields = line.split(separator: " ")
+                if fields.count > 4, unescape(String(fields[4])) == absolute {
+                    throw Failure("mount point \(path) is busy: something is already mounted there")
+                }
+            }
+        }
+    }
+
+    static func checkFuseDevice() throws {
+        guard access("/dev/fuse", R_OK | W_OK) == 0 else {
+            throw Failure("/dev/fuse is missing or not usable: \(String(cString: strerror(errno))) (load the fuse module, install fuse3)")
+        }
+    }
+
+    /// mountinfo writes space, tab, newline and backslash as `\ooo` octal escapes.
+    private static func unescape(_ field: String) -> String {
+        var bytes = Array(field.utf8)[...]
+        var out: [UInt8] = []
+        while let byte = bytes.popFirst() {
+            if byte == UInt8(ascii: "\\"), bytes.count >= 3,
+               let code = UInt8(String(decoding: bytes.prefix(3), as: UTF8.self), radix: 8) {
+                out.append(code)
+                bytes = bytes.dropFirst(3)
+            } else {
+                out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
