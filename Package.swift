@@ -35,5 +35,8 @@ let package = Package(
             dependencies: ["SnapshotFS", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "SnapshotFSTests", dependencies: ["SnapshotFS"]),
+        // Real-mount tests: they run the built `vostmount` binary against real FUSE mounts
+        // and drive them with ordinary programs.
+        .testTarget(name: "VostMountTests", dependencies: ["SnapshotFS"]),
     ]
 )

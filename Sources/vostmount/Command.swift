@@ -76,6 +76,9 @@ struct VostMount: ParsableCommand {
     }
 
     private func mount() throws {
+        // A daemon keeps nothing it inherited beyond stdin/out/err (which libfuse points at
+        // /dev/null): a caller's pipe held open by us would never see end-of-file.
+        if !(foreground || debug) { Preflight.closeInheritedDescriptors() }
         var mountOptions = MountOptions(parsing: options)
         let branchName = branch ?? mountOptions.branch
         let revision = ref ?? mountOptions.ref

@@ -58,7 +58,7 @@ final class Filesystem: @unchecked Sendable {
     /// The snapshot and path behind a node; nil for the virtual index folders.
     func view(_ node: Node) throws -> (snapshot: Snapshot, path: RepoPath, history: Bool)? {
         switch node {
-        case .branch(let path):
+        case .branch(let path), .branchFile(let path, _, _):
             guard let tip else { throw Errno.noEntry }
             return (tip, path, false)
         case .commit(let id, let path, _):
@@ -81,16 +81,18 @@ final class Filesystem: @unchecked Sendable {
         case .branch(let path):
             if path.isRoot, name.first == UInt8(ascii: "@") {
                 // A real entry wins over the revision reading of its name.
-                if let tip, let real = try? tip.entryIfPresent(at: RepoPath.root.appending(name)), real != nil {
-                    return .branch(try path.appending(name))
+                if let tip, let real = (try? tip.entryIfPresent(at: RepoPath.root.appending(name))) ?? nil {
+                    return Self.branchNode(try path.appending(name), real)
                 }
                 if name == [UInt8(ascii: "@")] { return .index }
                 return .commit(try namespace.resolve(atName: name), .root, route: name)
             }
             guard let tip else { throw Errno.noEntry }
             let childPath = try pathFor(path, name)
-            guard try tip.entryIfPresent(at: childPath) != nil else { throw Errno.noEntry }
-            return .branch(childPath)
+            guard let entry = try tip.entryIfPresent(at: childPath) else { throw Errno.noEntry }
+            return Self.branchNode(childPath, entry)
+        case .branchFile:
+            throw Errno.notDirectory
         case .commit(let id, let path, let route):
             if path.isRoot, route.isEmpty, name.first == UInt8(ascii: "@") {
                 // The root of a --ref mount has the same @ folders.
@@ -126,6 +128,8 @@ final class Filesystem: @unchecked Sendable {
     /// snapshot, for `readdir`/`readdirplus`.
     func children(of node: Node) throws -> [(name: [UInt8], node: Node)] {
         switch node {
+        case .branchFile:
+            throw Errno.notDirectory
         case .branch, .commit:
             guard let (snap, path, _) = try view(node) else { return [] }
             let found = try snap.entry(at: path)
@@ -133,7 +137,7 @@ final class Filesystem: @unchecked Sendable {
             return try snap.entries(path).map { entry in
                 let childPath = path.appending(path: try RepoPath(bytes: entry.name))
                 if case .commit(let id, _, let route) = node { return (entry.name, .commit(id, childPath, route: route)) }
-                return (entry.name, .branch(childPath))
+                return (entry.name, Self.branchNode(childPath, entry))
             }
         case .index:
             return [(Array("branches".utf8), .indexBranches), (Array("log".utf8), .indexLog), (Array("tags".utf8), .indexTags)]
@@ -158,7 +162,15 @@ final class Filesystem: @unchecked Sendable {
 
     // MARK: Attributes
 
+    static func branchNode(_ path: RepoPath, _ entry: TreeEntry) -> Node {
+        entry.mode.isDirectory ? .branch(path) : .branchFile(path, entry.mode, entry.id)
+    }
+
     func attributes(_ node: Node, id: UInt64) throws -> stat {
+        if case .branchFile(let path, let mode, let blob) = node {
+            // The blob this inode stands for, even if the branch has moved on since.
+            return try attributes(of: TreeEntry(name: path.name, mode: mode, id: blob), in: tip!, history: false, id: id)
+        }
         guard let (snap, path, history) = try view(node) else {
             return makeStat(id: id, mode: S_IFDIR | 0o555, size: 0, nlink: 2, time: tip?.time ?? Date())
         }
@@ -207,12 +219,18 @@ final class Filesystem: @unchecked Sendable {
     func open(_ id: UInt64, flags: Int32) throws -> (handle: UInt64, keepCache: Bool) {
         let node = try node(id)
         if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 { throw Errno.readOnly }
-        guard let (snap, path, history) = try view(node) else { throw Errno.isDirectory }
-        let entry = try snap.entry(at: path)
-        guard !entry.mode.isDirectory else { throw Errno.isDirectory }
-        let reader = try BlobReader(store: store, id: entry.id)
-        let keep = history || handles.lastOpened(inode: id, blob: entry.id)
-        return (handles.add(.file(reader)), keep)
+        let blob: ObjectID
+        if case .branchFile(_, _, let id) = node {
+            blob = id
+        } else {
+            guard let (snap, path, _) = try view(node) else { throw Errno.isDirectory }
+            let entry = try snap.entry(at: path)
+            guard !entry.mode.isDirectory else { throw Errno.isDirectory }
+            blob = entry.id
+        }
+        // Every file inode stands for one blob, which never changes: the kernel may keep
+        // its cached pages across opens.
+        return (handles.add(.file(try BlobReader(store: store, id: blob))), true)
     }
 
     func read(handle: UInt64, offset: Int, size: Int) throws -> [UInt8] {
@@ -221,7 +239,12 @@ final class Filesystem: @unchecked Sendable {
     }
 
     func readlink(_ id: UInt64) throws -> [UInt8] {
-        guard let (snap, path, _) = try view(try node(id)) else { throw Errno.invalid }
+        let node = try node(id)
+        if case .branchFile(_, let mode, let blob) = node {
+            guard mode == .symlink else { throw Errno.invalid }
+            return try store.blob(blob)
+        }
+        guard let (snap, path, _) = try view(node) else { throw Errno.invalid }
         let entry = try snap.entry(at: path)
         guard entry.mode == .symlink else { throw Errno.invalid }
         return try store.blob(entry.id)

@@ -11,10 +11,6 @@ final class HandleTable: @unchecked Sendable {
     private let lock = NSLock()
     private var handles: [UInt64: Handle] = [:]
     private var next: UInt64 = 1
-    /// The blob each inode showed at its last open: the same blob again means the kernel's
-    /// cached pages are still right (`FOPEN_KEEP_CACHE`), another means they must go.
-    private var lastBlob: [UInt64: ObjectID] = [:]
-
     func add(_ handle: Handle) -> UInt64 {
         lock.lock()
         defer { lock.unlock() }
@@ -34,14 +30,5 @@ final class HandleTable: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         handles.removeValue(forKey: id)
-    }
-
-    /// Records `blob` as what `inode` shows now; true if it showed the same before.
-    func lastOpened(inode: UInt64, blob: ObjectID) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        let same = lastBlob[inode] == blob
-        lastBlob[inode] = blob
-        return same
     }
 }

@@ -31,6 +31,11 @@ enum Preflight {
         }
     }
 
+    static func closeInheritedDescriptors() {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
+        for fd in names.compactMap(Int32.init) where fd > 2 { close(fd) }
+    }
+
     /// mountinfo writes space, tab, newline and backslash as `\ooo` octal escapes.
     private static func unescape(_ field: String) -> String {
         var bytes = Array(field.utf8)[...]

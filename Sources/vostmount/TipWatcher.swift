@@ -47,6 +47,7 @@ final class TipWatcher: @unchecked Sendable {
 
     func start() {
         let thread = Thread { [self] in
+            Signals.setExitSignals(blocked: true)
             while isRunning {
                 Thread.sleep(forTimeInterval: Self.interval)
                 refresh()

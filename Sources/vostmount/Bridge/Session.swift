@@ -31,6 +31,9 @@ enum Session {
         }
         guard let session else { throw Failure(description: "cannot start a FUSE session (options: \(options.joined(separator: ",")))") }
         defer { fuse_session_destroy(session) }
+        // SIGINT/SIGTERM/SIGHUP end the loop (and so unmount). A parent may have spawned us
+        // with them blocked; unblock them here, where libfuse's handlers will run.
+        Signals.setExitSignals(blocked: false)
         guard fuse_set_signal_handlers(session) == 0 else { throw Failure(description: "cannot install signal handlers") }
         defer { fuse_remove_signal_handlers(session) }
         guard fuse_session_mount(session, mountpoint) == 0 else {
@@ -46,5 +49,20 @@ enum Session {
         fuse_loop_cfg_set_max_threads(config, 16)
         let code = fuse_session_loop_mt(session, config)
         if code != 0 && code != -EINTR { fs.logger.error("session loop ended with \(code)") }
+    }
+}
+
+/// Which threads may receive the signals that end the session.
+enum Signals {
+    static let exitSignals = [SIGINT, SIGTERM, SIGHUP]
+
+    /// libfuse's handler only sets a flag; the loop's main thread notices because its wait is
+    /// interrupted. So the main thread must receive these signals, and our own helper threads
+    /// (which would swallow them) must block them; libfuse's workers already do.
+    static func setExitSignals(blocked: Bool) {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in exitSignals { sigaddset(&set, signal) }
+        pthread_sigmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &set, nil)
     }
 }

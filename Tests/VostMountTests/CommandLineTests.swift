@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+@testable import SnapshotFS
+
+/// Bad input before mounting: one line on stderr, a non-zero exit, nothing mounted.
+@Suite(.serialized) struct CommandLineTests {
+    func expectCleanFailure(_ arguments: [String], mentions: String, point: String,
+                            sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let (status, stderr) = try runFailing([try vostmountBinary()] + arguments)
+        #expect(status != 0, sourceLocation: sourceLocation)
+        let lines = stderr.split(separator: "\n")
+        #expect(lines.count == 1, "stderr: \(stderr)", sourceLocation: sourceLocation)
+        #expect(stderr.hasPrefix("vostmount: ") && stderr.contains(mentions), "stderr: \(stderr)", sourceLocation: sourceLocation)
+        #expect(!isMounted(point), sourceLocation: sourceLocation)
+    }
+
+    @Test func badArgumentsFailWithOneLine() throws {
+        let dir = TempDir("cli")
+        let (repo, _, _) = try makeHistoryRepo(dir)
+        let point = dir.sub("mnt")
+        try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
+        try expectCleanFailure([dir.sub("missing.git"), point], mentions: "no repository at", point: point)
+        try FileManager.default.createDirectory(atPath: dir.sub("plain/x"), withIntermediateDirectories: true)
+        try expectCleanFailure([dir.sub("plain"), point], mentions: "is not a Git repository", point: point)
+        try expectCleanFailure(["--branch", "nope", repo, point], mentions: "no branch nope", point: point)
+        try expectCleanFailure(["--ref", "nope~3", repo, point], mentions: "unknown revision nope~3", point: point)
+        try expectCleanFailure([repo, dir.sub("nowhere")], mentions: "does not exist", point: dir.sub("nowhere"))
+        FileManager.default.createFile(atPath: dir.sub("afile"), contents: Data())
+        try expectCleanFailure([repo, dir.sub("afile")], mentions: "is not a directory", point: dir.sub("afile"))
+        #expect(!FileManager.default.fileExists(atPath: dir.sub("missing.git")))
+    }
+
+    @Test func busyMountPointIsRefused() throws {
+        let dir = TempDir("cli")
+        let (repo, _, _) = try makeHistoryRepo(dir)
+        let mount = try Mount(repo, in: dir)
+        defer { mount.unmount() }
+        let (status, stderr) = try runFailing([try vostmountBinary(), repo, mount.point])
+        #expect(status != 0)
+        #expect(stderr.contains("is busy"), "\(stderr)")
+        #expect(contents(mount.path("README.md")) == "hello\n")  // the first mount is untouched
+    }
+
+    @Test func createMakesTheRepository() throws {
+        let dir = TempDir("cli")
+        let point = dir.sub("mnt")
+        try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
+        try run([try vostmountBinary(), "--create", dir.sub("new.git"), point])
+        defer { _ = try? run(["fusermount3", "-u", point]) }
+        #expect(isMounted(point))
+        #expect(try run(["ls", "-A", point]) == "")
+        #expect(try git(dir.sub("new.git"), "log", "--format=%s") == "Initialize main\n")
+    }
+
+    @Test func helpAndVersion() throws {
+        let help = try run([try vostmountBinary(), "--help"])
+        #expect(help.contains("--branch") && help.contains("--ref") && help.contains("fuse.vostmount") && help.contains("Examples"))
+        #expect(try run([try vostmountBinary(), "--version"]).hasPrefix("vostmount "))
+    }
+
+    @Test func sigtermAndUnmountEndTheDaemonCleanly() throws {
+        let dir = TempDir("cli")
+        let (repo, _, _) = try makeHistoryRepo(dir)
+        let point = dir.sub("mnt")
+        try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: try vostmountBinary())
+        daemon.arguments = ["-f", repo, point]
+        try daemon.run()
+        defer { if daemon.isRunning { daemon.terminate() }; _ = try? run(["fusermount3", "-u", "-z", point]) }
+        #expect(eventually(within: 10) { isMounted(point) })
+        #expect(contents(point + "/README.md") == "hello\n")
+        kill(daemon.processIdentifier, SIGTERM)
+        daemon.waitUntilExit()
+        #expect(daemon.terminationStatus == 0)
+        #expect(!isMounted(point))
+
+        // fusermount3 -u ends a daemonised mount too: its process goes away.
+        try run([try vostmountBinary(), repo, point])
+        #expect(isMounted(point))
+        try run(["fusermount3", "-u", point])
+        #expect(!isMounted(point))
+        #expect(eventually(within: 5) { (try? run(["pgrep", "-f", "vostmount .*\(point)"])) == nil })
+    }
+
+    @Test func fstabLineWorksThroughMountFuse3() throws {
+        let dir = TempDir("cli")
+        let (repo, _, _) = try makeHistoryRepo(dir)
+        let point = dir.sub("mnt")
+        try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
+        // mount.fuse3 runs `vostmount` from PATH with `-o` options, as mount(8) does for fstab.
+        let binDir = URL(fileURLWithPath: try vostmountBinary()).deletingLastPathComponent().path
+        try run(["mount.fuse3", repo, point, "-t", "fuse.vostmount", "-o", "defaults,branch=dev,noauto"],
+                env: ["PATH": "\(binDir):/usr/sbin:/usr/bin:/sbin:/bin"])
+        defer { _ = try? run(["fusermount3", "-u", point]) }
+        #expect(isMounted(point))
+        #expect(contents(point + "/src/app.py") == "print('v1')\n")  // branch dev
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+@testable import SnapshotFS
+
+/// A directory under the system temp dir, removed when the test process exits.
+///
+/// Not in `deinit`: Swift may end a value's lifetime at its last use, which in a test is
+/// often before the repository inside the directory is done with.
+final class TempDir: Sendable {
+    let path: String
+
+    init(_ label: String = "t") {
+        var template = Array("\(NSTemporaryDirectory())/vost-\(label)-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        path = made.map { String(cString: $0) } ?? "/tmp/vost-\(label)-\(UUID().uuidString)"
+        TempDir.created.withLock { dirs in
+            if dirs.isEmpty { atexit { TempDir.removeAll() } }
+            dirs.append(path)
+        }
+    }
+
+    private static let created = Locked<[String]>([])
+
+    private static func removeAll() {
+        for dir in created.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: dir) }
+    }
+
+    func sub(_ name: String) -> String { "\(path)/\(name)" }
+}
+
+struct CommandFailed: Error, CustomStringConvertible {
+    let command: String
+    let status: Int32
+    let output: String
+    var description: String { "`\(command)` exited \(status): \(output)" }
+}
+
+/// Runs a program (looked up in PATH) and returns its standard output; a non-zero exit throws
+/// with standard error attached, so the failing assertion says what went wrong.
+@discardableResult
+func run(_ arguments: [String], cwd: String? = nil, env: [String: String] = [:], stdin: Data? = nil) throws -> String {
+    let data = try runData(arguments, cwd: cwd, env: env, stdin: stdin)
+    return String(decoding: data, as: UTF8.self)
+}
+
+func runData(_ arguments: [String], cwd: String? = nil, env: [String: String] = [:], stdin: Data? = nil) throws -> Data {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+    var environment = ProcessInfo.processInfo.environment
+    for (k, v) in env { environment[k] = v }
+    process.environment = environment
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    let input = Pipe()
+    process.standardInput = input
+    try process.run()
+    if let stdin { input.fileHandleForWriting.write(stdin) }
+    try input.fileHandleForWriting.close()
+    // Drain both pipes concurrently so a chatty child cannot block on a full pipe.
+    let errData = Locked(Data())
+    let reader = Thread { errData.withLock { $0 = err.fileHandleForReading.readDataToEndOfFile() } }
+    reader.start()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    while reader.isExecuting || !reader.isFinished { usleep(1000) }
+    guard process.terminationStatus == 0 else {
+        throw CommandFailed(command: arguments.joined(separator: " "), status: process.terminationStatus,
+                            output: String(decoding: errData.withLock { $0 }, as: UTF8.self))
+    }
+    return data
+}
+
+func git(_ repo: String, _ args: String...) throws -> String {
+    try run(["git", "--git-dir=\(repo)"] + args, env: gitEnv)
+}
+
+/// A fixed identity, so git commands in tests do not depend on the machine's config.
+let gitEnv = [
+    "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1", "HOME": NSTemporaryDirectory(),
+]
+
+/// `git fsck --full --strict` must report nothing wrong.
+func expectFsckClean(_ repo: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let output = try run(["git", "--git-dir=\(repo)", "fsck", "--full", "--strict", "--no-dangling"], env: gitEnv)
+    #expect(!output.contains("error") && !output.contains("warning"), "fsck: \(output)", sourceLocation: sourceLocation)
+}
+
+/// A new store in a temp dir; the dir lives as long as the returned `TempDir`.
+func makeStore(_ label: String = "store") throws -> (TempDir, Store) {
+    let dir = TempDir(label)
+    let store = try Store.open(dir.sub("repo.git"))
+    return (dir, store)
+}
+
+func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
+
+/// The Python that has vost installed: `VOST_PYTHON` (set by scripts/test), else `python3`.
+/// A missing vost fails the test that needs it, with the fix in the message.
+func vostPython() throws -> String {
+    let python = ProcessInfo.processInfo.environment["VOST_PYTHON"] ?? "python3"
+    do {
+        try run([python, "-c", "import vost"])
+    } catch {
+        Issue.record("vost is not importable by \(python): run scripts/test, which installs it (\(error))")
+        throw error
+    }
+    return python
+}
+
+func python(_ script: String, _ args: [String] = []) throws -> String {
+    try run([try vostPython(), "-c", script] + args)
+}
