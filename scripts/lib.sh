@@ -36,8 +36,19 @@ ensure_swift() {
 }
 
 ensure_build_deps() {
-    apt_ensure libgit2-dev libfuse3-dev fuse3 pkg-config git attr util-linux
+    apt_ensure libgit2-dev libfuse3-dev fuse3 pkg-config git attr util-linux procps
     ensure_swift
+    ensure_fuse_device
+}
+
+# Debian's fuse3 makes /dev/fuse mode 0666 (udev) so that any user can mount through
+# fusermount3; machines without udev (containers, micro-VMs) may leave it 0600.
+ensure_fuse_device() {
+    if [ ! -c /dev/fuse ]; then
+        echo "scripts: /dev/fuse is missing; load the fuse module (modprobe fuse)" >&2
+        exit 1
+    fi
+    if [ "$(stat -c %a /dev/fuse)" != 666 ] && [ "$(id -u)" = 0 ]; then chmod 0666 /dev/fuse; fi
 }
 
 # A virtualenv with vost from PyPI, for the interoperability tests and the benchmarks.

@@ -48,7 +48,10 @@ public final class Store: @unchecked Sendable {
         if exists && !empty {
             guard isDirectory.boolValue else { throw SnapshotError.invalidArgument("\(path) is not a Git repository") }
             let repo: GitRepository
-            do { repo = try GitRepository.open(path) } catch {
+            do { repo = try GitRepository.open(path) } catch SnapshotError.git(let code, _, _) where code == GIT_EOWNER.rawValue {
+                // Git's safe.directory rule, which libgit2 applies too: not ours to override.
+                throw SnapshotError.invalidArgument("\(path) is owned by another user (git refuses it: see safe.directory)")
+            } catch {
                 throw SnapshotError.invalidArgument("\(path) is not a Git repository")
             }
             return try Store(repo, author: author, email: email)

@@ -25,9 +25,15 @@ enum Preflight {
         }
     }
 
+    /// libfuse opens /dev/fuse itself before it falls back to fusermount3, so the user must
+    /// be able to open it: Debian's fuse3 makes it mode 0666.
     static func checkFuseDevice() throws {
+        var info = stat()
+        guard stat("/dev/fuse", &info) == 0, info.st_mode & S_IFMT == S_IFCHR else {
+            throw Failure("/dev/fuse is missing (load the fuse module: modprobe fuse; install fuse3)")
+        }
         guard access("/dev/fuse", R_OK | W_OK) == 0 else {
-            throw Failure("/dev/fuse is missing or not usable: \(String(cString: strerror(errno))) (load the fuse module, install fuse3)")
+            throw Failure("/dev/fuse is not usable by this user: \(String(cString: strerror(errno))) (it is normally mode 0666)")
         }
     }
 

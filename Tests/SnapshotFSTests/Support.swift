@@ -10,7 +10,8 @@ final class TempDir: Sendable {
     let path: String
 
     init(_ label: String = "t") {
-        var template = Array("\(NSTemporaryDirectory())/vost-\(label)-XXXXXX".utf8CString)
+        let base = URL(fileURLWithPath: NSTemporaryDirectory()).standardizedFileURL.path
+        var template = Array("\(base)/vost-\(label)-XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         path = made.map { String(cString: $0) } ?? "/tmp/vost-\(label)-\(UUID().uuidString)"
         TempDir.created.withLock { dirs in
