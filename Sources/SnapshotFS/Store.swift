@@ -23,6 +23,9 @@ public final class Store: @unchecked Sendable {
     let sizes = ObjectCache<Int>(capacity: 1_000_000)
     let lock: RepoLock
     let objectsDirectory: String
+    /// Inflated large blobs, shared by every reader (see `BlobReader`): at most 4 GiB of
+    /// unlinked files in `scratchDirectory`.
+    let spools = SpoolCache(capacity: 4 << 30)
     /// Where streaming writers keep their temp files (unlinked at once, mode 0600).
     public var scratchDirectory: String { ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp" }
 

@@ -253,13 +253,19 @@ final class Filesystem: @unchecked Sendable {
     // MARK: Directories
 
     /// Lists a directory once per open, so `readdir` offsets stay valid as the tip moves.
-    func opendir(_ id: UInt64) throws -> UInt64 {
+    /// Also says whether the kernel's cached listing of this inode is still right: always in
+    /// history; on the branch, when the directory's tree is the one listed last time.
+    func opendir(_ id: UInt64) throws -> (handle: UInt64, keepCache: Bool) {
         let node = try node(id)
         var entries = try children(of: node)
         // `.` and `..` first, as every Linux filesystem lists them.
         entries.insert((Array("..".utf8), node), at: 0)
         entries.insert((Array(".".utf8), node), at: 0)
-        return handles.add(.directory(node: node, entries: entries))
+        var keep = node.isImmutable
+        if case .branch(let path) = node, let tree = try? tip?.entry(at: path).id {
+            keep = handles.sameListing(inode: id, tree: tree)
+        }
+        return (handles.add(.directory(node: node, entries: entries)), keep)
     }
 
     func statfs() -> statvfs {

@@ -11,6 +11,18 @@ final class HandleTable: @unchecked Sendable {
     private let lock = NSLock()
     private var handles: [UInt64: Handle] = [:]
     private var next: UInt64 = 1
+    /// The tree each branch directory inode was listed from last: the same tree again means
+    /// the kernel's cached listing is still right.
+    private var listedTree: [UInt64: ObjectID] = [:]
+
+    func sameListing(inode: UInt64, tree: ObjectID) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        let same = listedTree[inode] == tree
+        listedTree[inode] = tree
+        return same
+    }
+
     func add(_ handle: Handle) -> UInt64 {
         lock.lock()
         defer { lock.unlock() }

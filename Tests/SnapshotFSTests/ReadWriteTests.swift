@@ -214,9 +214,19 @@ import Testing
             #expect(chunk == Array(data[offset..<min(size, offset + (1 << 20))]))
             offset += chunk.count
         }
-        // Backwards and forwards jumps restart or skip the stream.
+        // Behind the frontier: served from the spool, no second inflate.
         #expect(try reader.read(at: 5, count: 3) == Array(data[5..<8]))
         #expect(try reader.read(at: size - 2, count: 10) == Array(data[(size - 2)...]))
+        // A second reader of the same blob, at random offsets, shares the spool.
+        let again = try BlobReader(store: store, id: try snap.objectID("big"))
+        for offset in [size / 3, 17, size - 4096, size / 2] {
+            #expect(try again.read(at: offset, count: 4096) == Array(data[offset..<min(size, offset + 4096)]))
+        }
+        // Packed by git gc, the same blob is read whole (libgit2 cannot stream packs), still right.
+        try git(dir.sub("repo.git"), "gc", "-q", "--prune=now")
+        let packedStore = try Store.open(dir.sub("repo.git"), create: false)
+        let packed = try BlobReader(store: packedStore, id: try snap.objectID("big"))
+        #expect(try packed.read(at: size - 100, count: 100) == Array(data[(size - 100)...]))
     }
 
     @Test func streamingWriter() throws {

@@ -158,8 +158,14 @@ final class GitRepository {
     }
 }
 
+/// Something that yields a blob's content front to back.
+protocol BlobStream: AnyObject {
+    /// Fills up to `buffer.count` bytes; returns how many, 0 at the end.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+}
+
 /// Owns a libgit2 read stream; reads need no repository lock (the stream has its own file).
-final class OdbReadStream {
+final class OdbReadStream: BlobStream {
     private let stream: UnsafeMutablePointer<git_odb_stream>
     let size: Int
 
