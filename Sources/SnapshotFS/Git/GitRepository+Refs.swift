@@ -58,11 +58,15 @@ extension GitRepository {
         var new = id.git
         var ref: OpaquePointer?
         let code: Int32
-        if var old = expected?.git {
+        // Every move is logged (undo and redo read the reflog), even in a repository whose
+        // config does not ask for it; once per ref and process is enough.
+        if !loggedRefs.contains(name) {
             try check(git_reference_ensure_log(pointer, name), "cannot create the reflog of \(name)")
+            loggedRefs.insert(name)
+        }
+        if var old = expected?.git {
             code = git_reference_create_matching(&ref, pointer, name, &new, 1, &old, message)
         } else {
-            try check(git_reference_ensure_log(pointer, name), "cannot create the reflog of \(name)")
             code = git_reference_create_matching(&ref, pointer, name, &new, 0, nil, message)
         }
         if code == GIT_EMODIFIED.rawValue { throw SnapshotError.stale("branch \(name.replacingOccurrences(of: "refs/heads/", with: "")) has moved") }

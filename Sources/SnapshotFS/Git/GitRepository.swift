@@ -11,6 +11,8 @@ final class GitRepository {
     private let odb: OpaquePointer
     /// The repository directory (`data.git`), with no trailing slash.
     let path: String
+    /// Refs whose reflog file is known to exist (see `updateRef`).
+    var loggedRefs = Set<String>()
 
     private init(pointer: OpaquePointer) throws {
         self.pointer = pointer

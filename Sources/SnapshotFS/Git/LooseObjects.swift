@@ -9,6 +9,11 @@ import Foundation
 /// The result is byte-for-byte what git writes, and the rename makes it appear whole or not
 /// at all, so a crash leaves at most a `tmp_obj_*` file that `git gc` removes.
 enum LooseObjects {
+    /// Fan-out directories known to exist: one `mkdir` per directory per process, not one per
+    /// object. Callers hold the repository lock, which guards this set too. (Git never
+    /// removes them; a `git gc` that does is followed by a failing rename, and a retry.)
+    nonisolated(unsafe) private static var knownDirectories = Set<String>()
+
     static func write(_ type: ObjectType, _ data: [UInt8], objectsDirectory: String, exists: (ObjectID) -> Bool) throws -> ObjectID {
         let header = Array("\(type.name) \(data.count)\0".utf8)
         let hash = SHA1()
@@ -61,10 +66,20 @@ enum LooseObjects {
         }
         fchmod(fd, 0o444)
         close(fd)
-        if mkdir(dir, 0o755) != 0 && errno != EEXIST {
-            let code = errno
-            unlink(temp)
-            throw SnapshotError.posix("cannot create \(dir)", errno: code)
+        if !knownDirectories.contains(dir) {
+            if mkdir(dir, 0o755) != 0 && errno != EEXIST {
+                let code = errno
+                unlink(temp)
+                throw SnapshotError.posix("cannot create \(dir)", errno: code)
+            }
+            knownDirectories.insert(dir)
+        }
+        if rename(temp, "\(dir)/\(hex.dropFirst(2))") != 0, errno == ENOENT {
+            // The fan-out directory went away (`git gc` prunes empty ones): make it again.
+            knownDirectories.remove(dir)
+            mkdir(dir, 0o755)
+        } else {
+            return id
         }
         guard rename(temp, "\(dir)/\(hex.dropFirst(2))") == 0 else {
             let code = errno
