@@ -34,9 +34,11 @@ let package = Package(
             name: "vost-bench",
             dependencies: ["SnapshotFS", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "SnapshotFSTests", dependencies: ["SnapshotFS"]),
+        // Helpers both test targets share: temp dirs, running programs, git and vost.
+        .target(name: "TestSupport", dependencies: ["SnapshotFS"], path: "Tests/TestSupport"),
+        .testTarget(name: "SnapshotFSTests", dependencies: ["SnapshotFS", "TestSupport"]),
         // Real-mount tests: they run the built `vostmount` binary against real FUSE mounts
         // and drive them with ordinary programs.
-        .testTarget(name: "VostMountTests", dependencies: ["SnapshotFS"]),
+        .testTarget(name: "VostMountTests", dependencies: ["SnapshotFS", "TestSupport"]),
     ]
 )

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SnapshotFS
+import TestSupport
 
 @Suite struct GitInteropTests {
     @Test func gitSeesWhatWeWrite() throws {

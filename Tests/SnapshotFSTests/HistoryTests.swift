@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SnapshotFS
+import TestSupport
 
 @Suite struct HistoryTests {
     /// main: Initialize, + a, ~ a, + b (deploy), ~ a; tag v1 at "+ b".

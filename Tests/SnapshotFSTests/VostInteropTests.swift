@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SnapshotFS
+import TestSupport
 
 /// vost (Python, from PyPI) and SnapshotFS on one repository.
 @Suite struct VostInteropTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SnapshotFS
+import TestSupport
 
 /// Bad input before mounting: one line on stderr, a non-zero exit, nothing mounted.
 @Suite(.serialized) struct CommandLineTests {

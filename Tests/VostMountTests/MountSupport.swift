@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SnapshotFS
+import TestSupport
 
 /// The built `vostmount`: `VOSTMOUNT_BIN`, else the package's debug build. A missing binary
 /// fails the test (scripts/test builds it first); it never skips.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SnapshotFS
+import TestSupport
 
 /// The read side of a mount, driven by ordinary programs.
 @Suite(.serialized) struct ReadMountTests {

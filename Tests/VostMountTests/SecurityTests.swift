@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SnapshotFS
+import TestSupport
 
 /// Who may mount, and who may look in.
 @Suite(.serialized) struct SecurityTests {

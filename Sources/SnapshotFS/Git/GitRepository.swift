@@ -13,6 +13,8 @@ final class GitRepository {
     let path: String
     /// Refs whose reflog file is known to exist (see `updateRef`).
     var loggedRefs = Set<String>()
+    /// Object fan-out directories known to exist (see `LooseObjects.write`).
+    var fanOutDirectories = Set<String>()
 
     private init(pointer: OpaquePointer) throws {
         self.pointer = pointer
@@ -100,7 +102,9 @@ final class GitRepository {
 
     /// Writes a loose object (see `LooseObjects`).
     func writeLoose(_ type: ObjectType, _ data: [UInt8]) throws -> ObjectID {
-        try LooseObjects.write(type, data, objectsDirectory: path + "/objects") { existsNoRefresh($0) }
+        try LooseObjects.write(type, data, objectsDirectory: path + "/objects", knownDirectories: &fanOutDirectories) {
+            existsNoRefresh($0)
+        }
     }
 
     func write(_ data: UnsafeRawBufferPointer, type: git_object_t) throws -> ObjectID {

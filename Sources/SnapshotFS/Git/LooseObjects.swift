@@ -9,12 +9,11 @@ import Foundation
 /// The result is byte-for-byte what git writes, and the rename makes it appear whole or not
 /// at all, so a crash leaves at most a `tmp_obj_*` file that `git gc` removes.
 enum LooseObjects {
-    /// Fan-out directories known to exist: one `mkdir` per directory per process, not one per
-    /// object. Callers hold the repository lock, which guards this set too. (Git never
-    /// removes them; a `git gc` that does is followed by a failing rename, and a retry.)
-    nonisolated(unsafe) private static var knownDirectories = Set<String>()
-
-    static func write(_ type: ObjectType, _ data: [UInt8], objectsDirectory: String, exists: (ObjectID) -> Bool) throws -> ObjectID {
+    /// `knownDirectories` are fan-out directories known to exist, kept by the caller (one
+    /// repository handle, under its lock): one `mkdir` per directory, not one per object. If
+    /// one disappears (`git gc` prunes empty ones), the rename fails and is retried.
+    static func write(_ type: ObjectType, _ data: [UInt8], objectsDirectory: String,
+                      knownDirectories: inout Set<String>, exists: (ObjectID) -> Bool) throws -> ObjectID {
         let header = Array("\(type.name) \(data.count)\0".utf8)
         let hash = SHA1()
         hash.update(header)
