@@ -223,8 +223,9 @@ native_gen = f"{work_m}/gen-native"
 os.makedirs(native_gen)
 sh(f"git --git-dir {gen} archive main | tar -x -C {native_gen}")
 gen_point = mount_rows(f"{FILES:,} files, {COMMITS:,} commits", gen, native_gen)
-t = timed(f"ls {gen_point}/@~{COMMITS - 1}/ > /dev/null")
-rows.append((f"ls MNT/@~{COMMITS - 1}/ ({COMMITS:,}-commit history)", (t, 0), "target", (0.05, 0), 0.05 / t, "< 50 ms"))
+for back in (min(1000, COMMITS - 1), COMMITS - 1):
+    t = timed(f"ls {gen_point}/@~{back}/ > /dev/null")
+    rows.append((f"ls MNT/@~{back}/ ({COMMITS:,}-commit history)", (t, 0), "target", (0.05, 0), 0.05 / t, "< 50 ms"))
 gen_mem = daemon_memory(gen_point)
 unmount(gen_point)
 
