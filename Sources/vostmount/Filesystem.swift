@@ -25,6 +25,8 @@ final class Filesystem: @unchecked Sendable {
     let namespace: Namespace
     let watcher: TipWatcher?
     let logger: Logger
+    /// The libfuse session, for telling the kernel what changed; set once it exists.
+    nonisolated(unsafe) var session: OpaquePointer?
 
     /// History never changes: the kernel may keep names and attributes for an hour.
     static let immutableTimeout = 3600.0
@@ -68,9 +70,24 @@ final class Filesystem: @unchecked Sendable {
         }
     }
 
-    func timeout(_ node: Node) -> Double {
+    /// How long the kernel may trust a node's attributes. Files of the branch stand for one
+    /// blob and history never changes: long. A branch directory's attributes follow the tip
+    /// (its time is the tip's commit time), and the index folders list moving refs: short.
+    func attrTimeout(_ node: Node) -> Double {
         switch node {
-        case .commit: return Self.immutableTimeout
+        case .commit, .branchFile: return Self.immutableTimeout
+        case .branch, .index, .indexTags, .indexBranches, .indexLog: return Self.liveTimeout
+        }
+    }
+
+    /// How long the kernel may trust that `name` in `parent` is `child`. Names whose meaning
+    /// moves with the tip (`@~1`, `@main`, the index folders' entries) are short; names in
+    /// history are fixed; names in the branch are long, because the tip watcher invalidates
+    /// exactly the names that change when the branch moves (see `invalidate`).
+    func entryTimeout(parent: Node, child: Node) -> Double {
+        switch (parent, child) {
+        case (.commit(_, _, let route), .commit) where !route.isEmpty: return Self.immutableTimeout
+        case (.branch, .branch), (.branch, .branchFile): return Self.immutableTimeout
         default: return Self.liveTimeout
         }
     }
@@ -278,7 +295,39 @@ final class Filesystem: @unchecked Sendable {
 
 extension Filesystem {
     /// Starts what runs beside the request loop (after the daemon's fork).
-    func start() { watcher?.start() }
+    func start() {
+        watcher?.onChange = { [weak self] old, new in self?.invalidate(from: old, to: new) }
+        watcher?.start()
+    }
+
+    /// Tells the kernel which names and listings the branch's move changed, so that its
+    /// long-lived cache of the branch stays right: for every changed path, each name on the
+    /// way to it whose directory the kernel knows, and those directories' listings.
+    func invalidate(from old: Snapshot, to new: Snapshot) {
+        guard let session, let changes = try? store.diff(from: old.treeID, to: new.treeID) else { return }
+        var names = Set<[UInt8]>()
+        var directories = Set<UInt64>()
+        var pairs: [(UInt64, [UInt8])] = []
+        for item in changes.added + changes.updated + changes.deleted {
+            var parent = RepoPath.root
+            for name in item.path.components {
+                if let id = inodes.existingID(.branch(parent)) {
+                    let key = withUnsafeBytes(of: id) { Array($0) } + name
+                    if names.insert(key).inserted { pairs.append((id, name)) }
+                    directories.insert(id)
+                }
+                guard let next = try? parent.appending(name) else { break }
+                parent = next
+            }
+        }
+        for (parent, name) in pairs {
+            _ = name.withUnsafeBufferPointer { raw in
+                raw.withMemoryRebound(to: CChar.self) { fuse_lowlevel_notify_inval_entry(session, fuse_ino_t(parent), $0.baseAddress, name.count) }
+            }
+        }
+        for id in directories { fuse_lowlevel_notify_inval_inode(session, fuse_ino_t(id), 0, 0) }
+        logger.debug("branch moved: invalidated \(pairs.count) names in \(directories.count) directories")
+    }
 
     /// Stops it; called once the loop has ended, before unmounting.
     func stop() { watcher?.stop() }

@@ -25,6 +25,13 @@ final class InodeTable: @unchecked Sendable {
         state.ids[root] = UInt64(FUSE_ROOT_ID)
     }
 
+    /// The inode of `node` if the kernel may know it; never creates one.
+    func existingID(_ node: Node) -> UInt64? {
+        lock.lock()
+        defer { lock.unlock() }
+        return state.ids[node]
+    }
+
     func node(_ id: UInt64) -> Node? {
         lock.lock()
         defer { lock.unlock() }

@@ -180,6 +180,38 @@ import TestSupport
         #expect(eventually(within: 3) { contents(mount.path("README.md")) == "hello\n" })
     }
 
+    @Test func listingsNamesAndHistoryFollowTheBranch() throws {
+        let dir = TempDir("mount")
+        let (repo, _, _) = try makeHistoryRepo(dir)
+        let mount = try Mount(repo, in: dir)
+        defer { mount.unmount() }
+        // Fill the kernel's caches: listings, names, attributes, and @~1.
+        _ = try run(["ls", "-lR", mount.point])
+        #expect(contents(mount.path("@~1/src/app.py")) == "print('v2')\n")
+        #expect(FileManager.default.fileExists(atPath: mount.path("run.sh")))
+        _ = try python("""
+        import sys, vost
+        fs = vost.GitStore.open(sys.argv[1], create=False).branches["main"]
+        with fs.batch() as b:
+            b.write("src/new.py", b"new\\n")
+            b.write("deep/er/file", b"deep\\n")
+            b.remove("run.sh")
+            b.write("src/app.py", b"print('v3')\\n")
+        """, [repo])
+        let started = Date()
+        #expect(eventually(within: 3) { (try? run(["ls", mount.path("src")])) == "app.py\nnew.py\n" })
+        #expect(Date().timeIntervalSince(started) < 2)
+        #expect(eventually(within: 3) { !FileManager.default.fileExists(atPath: mount.path("run.sh")) })
+        #expect(contents(mount.path("deep/er/file")) == "deep\n")
+        #expect(try run(["ls", mount.point]).contains("deep\n"))
+        #expect(contents(mount.path("src/app.py")) == "print('v3')\n")
+        // @~1 now means the commit that was the tip before.
+        #expect(eventually(within: 3) { contents(mount.path("@~1/src/app.py")) == "print('v2')\n" &&
+                                        FileManager.default.fileExists(atPath: mount.path("@~1/run.sh")) })
+        #expect(eventually(within: 3) { contents(mount.path("@~2/src/app.py")) == "print('v2')\n" &&
+                                        !FileManager.default.fileExists(atPath: mount.path("@~2/run.sh")) })
+    }
+
     @Test func refMountIsReadOnlyWithItsOwnHistory() throws {
         let dir = TempDir("mount")
         let (repo, _, _) = try makeHistoryRepo(dir)

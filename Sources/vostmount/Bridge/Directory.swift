@@ -43,13 +43,7 @@ enum Directory {
                     let rest = out.baseAddress! + used
                     if plus {
                         var entry = fuse_entry_param()
-                        if !isDotName {
-                            entry.attr = attr
-                            entry.attr_timeout = fs.timeout(node)
-                            entry.entry_timeout = fs.timeout(node)
-                        } else {
-                            entry.attr = attr
-                        }
+                        entry.attr = attr
                         let needed = fuse_add_direntry_plus(req, rest, size - used, cName, &entry, off_t(index + 1))
                         return needed
                     }
@@ -67,8 +61,8 @@ enum Directory {
                         var entry = fuse_entry_param()
                         entry.ino = fuse_ino_t(id)
                         entry.attr = attr
-                        entry.attr_timeout = fs.timeout(node)
-                        entry.entry_timeout = fs.timeout(node)
+                        entry.attr_timeout = fs.attrTimeout(node)
+                        entry.entry_timeout = fs.entryTimeout(parent: dirNode, child: node)
                         _ = fuse_add_direntry_plus(req, out.baseAddress! + used, size - used,
                                                    rawName.baseAddress!.assumingMemoryBound(to: CChar.self), &entry, off_t(index + 1))
                     }

@@ -19,12 +19,14 @@ enum Operations {
         }
         ops.lookup = { req, parent, name in
             answer(req) { fs in
-                let child = try fs.child(of: try fs.node(UInt64(parent)), named: nameBytes(name))
+                let parentNode = try fs.node(UInt64(parent))
+                let child = try fs.child(of: parentNode, named: nameBytes(name))
                 let attr = try fs.attributes(child, id: 0)
                 let id = fs.inodes.lookedUp(child)
                 var withIno = attr
                 withIno.st_ino = ino_t(id)
-                Reply.entry(req, id: id, attr: withIno, timeout: fs.timeout(child))
+                Reply.entry(req, id: id, attr: withIno, attrTimeout: fs.attrTimeout(child),
+                            entryTimeout: fs.entryTimeout(parent: parentNode, child: child))
             }
         }
         ops.forget = { req, ino, count in
@@ -48,7 +50,7 @@ enum Operations {
         ops.getattr = { req, ino, _ in
             answer(req) { fs in
                 let node = try fs.node(UInt64(ino))
-                Reply.attr(req, try fs.attributes(node, id: UInt64(ino)), timeout: fs.timeout(node))
+                Reply.attr(req, try fs.attributes(node, id: UInt64(ino)), timeout: fs.attrTimeout(node))
             }
         }
         ops.readlink = { req, ino in

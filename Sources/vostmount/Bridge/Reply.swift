@@ -7,12 +7,12 @@ enum Reply {
         fuse_reply_err(req, errnoValue(for: error))
     }
 
-    static func entry(_ req: fuse_req_t?, id: UInt64, attr: stat, timeout: Double) {
+    static func entry(_ req: fuse_req_t?, id: UInt64, attr: stat, attrTimeout: Double, entryTimeout: Double) {
         var entry = fuse_entry_param()
         entry.ino = fuse_ino_t(id)
         entry.attr = attr
-        entry.attr_timeout = timeout
-        entry.entry_timeout = timeout
+        entry.attr_timeout = attrTimeout
+        entry.entry_timeout = entryTimeout
         fuse_reply_entry(req, &entry)
     }
 

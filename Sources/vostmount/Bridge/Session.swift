@@ -42,8 +42,12 @@ enum Session {
         defer { fuse_session_unmount(session) }
         fuse_daemonize(foreground ? 1 : 0)
 
+        fs.session = session
         fs.start()
-        defer { fs.stop() }
+        defer {
+            fs.stop()
+            fs.session = nil
+        }
         let config = fuse_loop_cfg_create()
         defer { fuse_loop_cfg_destroy(config) }
         fuse_loop_cfg_set_max_threads(config, 16)
