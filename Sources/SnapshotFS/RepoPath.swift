@@ -51,6 +51,18 @@ public struct RepoPath: Hashable, Sendable, Comparable, CustomStringConvertible,
         name.count == 4 && name[0] == 0x2E && name[1] | 0x20 == 0x67 && name[2] | 0x20 == 0x69 && name[3] | 0x20 == 0x74
     }
 
+    /// Hashes each name as one buffer: the synthesized version fed the hasher a byte at a
+    /// time, which was the largest cost of a cold `find` over 100,000 files in the mount.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(components.count)
+        for name in components {
+            hasher.combine(name.count)
+            name.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
+    }
+
+    public static func == (lhs: RepoPath, rhs: RepoPath) -> Bool { lhs.components == rhs.components }
+
     public var isRoot: Bool { components.isEmpty }
     public var name: [UInt8] { components.last ?? [] }
     public var parent: RepoPath { RepoPath(validated: Array(components.dropLast())) }

@@ -27,6 +27,10 @@ final class Filesystem: @unchecked Sendable {
     let logger: Logger
     /// The libfuse session, for telling the kernel what changed; set once it exists.
     nonisolated(unsafe) var session: OpaquePointer?
+    /// Set in `init` when the kernel agreed to skip opendir (and, read-only, open): reads and
+    /// listings then come with no handle and are served by inode.
+    nonisolated(unsafe) var noOpendir = false
+    nonisolated(unsafe) var noOpen = false
 
     /// History never changes: the kernel may keep names and attributes for an hour.
     static let immutableTimeout = 3600.0
@@ -250,9 +254,41 @@ final class Filesystem: @unchecked Sendable {
         return (handles.add(.file(try BlobReader(store: store, id: blob))), true)
     }
 
-    func read(handle: UInt64, offset: Int, size: Int) throws -> [UInt8] {
-        guard case .file(let reader)? = handles.get(handle) else { throw Errno.badHandle }
+    /// Reads through an open handle, or, when the kernel skips opens, through the inode's
+    /// reader (kept in a small cache so a file read in many pieces is inflated once).
+    func read(handle: UInt64, inode: UInt64, offset: Int, size: Int) throws -> [UInt8] {
+        if handle != 0 {
+            guard case .file(let reader)? = handles.get(handle) else { throw Errno.badHandle }
+            return try reader.read(at: offset, count: size)
+        }
+        if let reader = handles.reader(inode: inode) { return try reader.read(at: offset, count: size) }
+        let reader = try BlobReader(store: store, id: try blob(of: try node(inode)))
+        handles.keep(reader, inode: inode)
         return try reader.read(at: offset, count: size)
+    }
+
+    private func blob(of node: Node) throws -> ObjectID {
+        if case .branchFile(_, _, let id) = node { return id }
+        guard let (snap, path, _) = try view(node) else { throw Errno.isDirectory }
+        let entry = try snap.entry(at: path)
+        guard !entry.mode.isDirectory else { throw Errno.isDirectory }
+        return entry.id
+    }
+
+    /// A directory's entries for `readdir`: from its open handle, or, when the kernel skips
+    /// opendir, listed afresh (the kernel caches the result, so this runs once per change).
+    func listing(inode: UInt64, handle: UInt64) throws -> (Node, [(name: [UInt8], node: Node)]) {
+        if handle != 0 {
+            guard case .directory(let node, let entries)? = handles.get(handle) else { throw Errno.badHandle }
+            return (node, entries)
+        }
+        let node = try node(inode)
+        if let cached = handles.listing(inode: inode) { return (node, cached) }
+        var entries = try children(of: node)
+        entries.insert((Array("..".utf8), node), at: 0)
+        entries.insert((Array(".".utf8), node), at: 0)
+        if !node.isVirtualFolder { handles.keep(listing: entries, inode: inode) }
+        return (node, entries)
     }
 
     func readlink(_ id: UInt64) throws -> [UInt8] {
@@ -297,7 +333,17 @@ extension Filesystem {
     /// Starts what runs beside the request loop (after the daemon's fork).
     func start() {
         watcher?.onChange = { [weak self] old, new in self?.invalidate(from: old, to: new) }
+        watcher?.onTick = { [weak self] in self?.invalidateIndexFolders() }
         watcher?.start()
+    }
+
+    /// The index folders list refs that move without the branch moving (a new tag): their
+    /// cached listings and attributes are dropped on every poll, if the kernel has them.
+    func invalidateIndexFolders() {
+        guard let session else { return }
+        for node in [Node.index, .indexTags, .indexBranches, .indexLog] {
+            if let id = inodes.existingID(node) { fuse_lowlevel_notify_inval_inode(session, fuse_ino_t(id), 0, 0) }
+        }
     }
 
     /// Tells the kernel which names and listings the branch's move changed, so that its
@@ -326,6 +372,7 @@ extension Filesystem {
             }
         }
         for id in directories { fuse_lowlevel_notify_inval_inode(session, fuse_ino_t(id), 0, 0) }
+        handles.forgetListings()
         logger.debug("branch moved: invalidated \(pairs.count) names in \(directories.count) directories")
     }
 

@@ -23,6 +23,45 @@ final class HandleTable: @unchecked Sendable {
         return same
     }
 
+    /// Without opens, what a handle would hold is kept per inode, for the few files and
+    /// directories being read right now (a read or a listing comes in several requests).
+    private var readers: [UInt64: BlobReader] = [:]
+    private var listings: [UInt64: [(name: [UInt8], node: Node)]] = [:]
+    private static let keptPerInode = 64
+
+    func reader(inode: UInt64) -> BlobReader? {
+        lock.lock()
+        defer { lock.unlock() }
+        return readers[inode]
+    }
+
+    func keep(_ reader: BlobReader, inode: UInt64) {
+        lock.lock()
+        defer { lock.unlock() }
+        if readers.count >= Self.keptPerInode { readers.removeAll(keepingCapacity: true) }
+        readers[inode] = reader
+    }
+
+    func listing(inode: UInt64) -> [(name: [UInt8], node: Node)]? {
+        lock.lock()
+        defer { lock.unlock() }
+        return listings[inode]
+    }
+
+    func keep(listing: [(name: [UInt8], node: Node)], inode: UInt64) {
+        lock.lock()
+        defer { lock.unlock() }
+        if listings.count >= Self.keptPerInode { listings.removeAll(keepingCapacity: true) }
+        listings[inode] = listing
+    }
+
+    /// Drops kept listings: the branch moved and some of them changed.
+    func forgetListings() {
+        lock.lock()
+        defer { lock.unlock() }
+        listings.removeAll()
+    }
+
     func add(_ handle: Handle) -> UInt64 {
         lock.lock()
         defer { lock.unlock() }

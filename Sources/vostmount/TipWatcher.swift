@@ -15,6 +15,8 @@ final class TipWatcher: @unchecked Sendable {
     private let logger: Logger
     /// Called (from the watcher's thread) when the tip moved, with the old and new snapshots.
     var onChange: (@Sendable (Snapshot, Snapshot) -> Void)?
+    /// Called on every poll, moved or not.
+    var onTick: (@Sendable () -> Void)?
 
     static let interval: TimeInterval = 0.25
 
@@ -51,6 +53,7 @@ final class TipWatcher: @unchecked Sendable {
             while isRunning {
                 Thread.sleep(forTimeInterval: Self.interval)
                 refresh()
+                onTick?()
             }
         }
         thread.name = "vostmount-tip"

@@ -205,6 +205,11 @@ import TestSupport
         #expect(contents(mount.path("deep/er/file")) == "deep\n")
         #expect(try run(["ls", mount.point]).contains("deep\n"))
         #expect(contents(mount.path("src/app.py")) == "print('v3')\n")
+        // A tag made by git, which does not move the branch, shows in @/tags.
+        #expect(try run(["ls", mount.path("@/tags")]) == "v1\n")
+        try git(repo, "tag", "v2", "main")
+        #expect(eventually(within: 3) { (try? run(["ls", mount.path("@/tags")])) == "v1\nv2\n" })
+        #expect(contents(mount.path("@v2/src/app.py")) == "print('v3')\n")
         // @~1 now means the commit that was the tip before.
         #expect(eventually(within: 3) { contents(mount.path("@~1/src/app.py")) == "print('v2')\n" &&
                                         FileManager.default.fileExists(atPath: mount.path("@~1/run.sh")) })

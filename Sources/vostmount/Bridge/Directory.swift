@@ -8,7 +8,7 @@ enum Directory {
     /// `find` need no further round trip per name.
     static func reply(_ req: fuse_req_t?, fs: Filesystem, ino: UInt64, size: Int, offset: Int,
                       fi: UnsafeMutablePointer<fuse_file_info>?, plus: Bool) throws {
-        guard let fi, case .directory(let dirNode, let entries)? = fs.handles.get(fi.pointee.fh) else { throw Errno.badHandle }
+        let (dirNode, entries) = try fs.listing(inode: ino, handle: fi?.pointee.fh ?? 0)
         var buffer = [CChar](repeating: 0, count: size)
         var used = 0
         var index = offset

@@ -15,6 +15,14 @@ enum Operations {
             conn.pointee.max_readahead = 1 << 20
             if conn.pointee.capable & UInt32(FUSE_CAP_READDIRPLUS) != 0 { conn.pointee.want |= UInt32(FUSE_CAP_READDIRPLUS) }
             if conn.pointee.capable & UInt32(FUSE_CAP_ASYNC_READ) != 0 { conn.pointee.want |= UInt32(FUSE_CAP_ASYNC_READ) }
+            // Directories need no open handle: the kernel then skips opendir/releasedir (two
+            // round trips per directory of a walk) and keeps listings cached until told
+            // otherwise, which the tip watcher does for exactly the directories that change.
+            if conn.pointee.capable & UInt32(FUSE_CAP_NO_OPENDIR_SUPPORT) != 0 { fs.noOpendir = true }
+            // On a mount that never writes, files need none either (open/release are two of a
+            // small file's three round trips). A writable mount needs release to know when
+            // nothing is open for writing, so it keeps them.
+            if fs.config.readOnly, conn.pointee.capable & UInt32(FUSE_CAP_NO_OPEN_SUPPORT) != 0 { fs.noOpen = true }
             fs.logger.debug("init: kernel protocol \(conn.pointee.proto_major).\(conn.pointee.proto_minor)")
         }
         ops.lookup = { req, parent, name in
@@ -59,16 +67,17 @@ enum Operations {
         ops.open = { req, ino, fi in
             answer(req) { fs in
                 guard let fi else { throw Errno.invalid }
+                if fs.noOpen, fi.pointee.flags & O_ACCMODE == O_RDONLY { throw Errno(code: ENOSYS) }
                 let (handle, keep) = try fs.open(UInt64(ino), flags: fi.pointee.flags)
                 fi.pointee.fh = handle
                 fi.pointee.keep_cache = keep ? 1 : 0
                 fuse_reply_open(req, fi)
             }
         }
-        ops.read = { req, _, size, offset, fi in
+        ops.read = { req, ino, size, offset, fi in
             answer(req) { fs in
-                guard let fi else { throw Errno.badHandle }
-                Reply.bytes(req, try fs.read(handle: fi.pointee.fh, offset: Int(offset), size: size))
+                let handle = fi?.pointee.fh ?? 0
+                Reply.bytes(req, try fs.read(handle: handle, inode: UInt64(ino), offset: Int(offset), size: size))
             }
         }
         ops.release = { req, _, fi in
@@ -80,6 +89,7 @@ enum Operations {
         ops.opendir = { req, ino, fi in
             answer(req) { fs in
                 guard let fi else { throw Errno.invalid }
+                if fs.noOpendir { throw Errno(code: ENOSYS) }
                 let (handle, keep) = try fs.opendir(UInt64(ino))
                 fi.pointee.fh = handle
                 // The kernel may keep the listing in its page cache; it drops it whenever we
