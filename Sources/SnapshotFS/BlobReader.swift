@@ -2,41 +2,113 @@ import Foundation
 
 /// Reads one blob by offset and count, with flat memory, inflating it at most once.
 ///
-/// Small blobs (up to `wholeLimit`) are inflated once per reader and sliced. Large ones go
-/// through the store's `SpoolCache`: inflated front to back into a spool (an unlinked temp
-/// file, mode 0600) shared by every reader of that blob. A read past the inflated frontier
-/// inflates up to it; a read behind it is a `pread`, which the page cache serves. So
-/// sequential, out-of-order (as a multi-threaded FUSE loop delivers them) and random reads
-/// all cost one pass over the blob in total, and a blob opened again (the same file in
-/// `@~1` and at the tip) costs no inflate at all. Thread-safe.
+/// Small blobs (up to `wholeLimit`) are inflated once per reader and sliced. Large ones are
+/// read front to back from the reader's own stream while reads move forward, keeping the
+/// last few MiB so that reads arriving slightly out of order (as a multi-threaded FUSE loop
+/// delivers them) are served from memory: a `cat` costs one inflate and nothing else. A read
+/// outside that window switches the reader to the store's `SpoolCache`: the blob inflated
+/// into a spool (an unlinked temp file, mode 0600) shared by every reader of that blob, where
+/// any offset behind the inflated frontier is a `pread` the page cache serves, and a blob
+/// opened again (the same file in `@~1` and at the tip) costs no inflate. Thread-safe.
 public final class BlobReader: @unchecked Sendable {
-    // @unchecked: the one mutable field is under `lock`.
+    // @unchecked: the mutable fields are under `lock`.
     public let id: ObjectID
     public let size: Int
     private let store: Store
     private let lock = NSLock()
     private var whole: [UInt8]?
+    private var window: ForwardWindow?
+    private var useSpool = false
 
     /// Blobs up to this size are read whole: one inflate, then slices.
     public static let wholeLimit = 8 << 20
 
-    public init(store: Store, id: ObjectID) throws {
+    /// With `shared`, large blobs go straight to the store's spool, so that every later
+    /// reader of the same content, at any offset, finds it inflated: what a filesystem wants,
+    /// where a file read once is often read again. Without it, reads moving forward stream
+    /// privately and touch no disk: what a program reading a blob once wants.
+    public init(store: Store, id: ObjectID, shared: Bool = false) throws {
         self.store = store
         self.id = id
         self.size = try store.blobSize(id)
+        self.useSpool = shared
     }
 
     /// Up to `count` bytes from `offset`; fewer (or none) at the end of the blob.
     public func read(at offset: Int, count: Int) throws -> [UInt8] {
         let end = min(size, offset + max(0, count))
         guard offset >= 0, offset < end else { return [] }
-        if size > Self.wholeLimit, let spool = try store.spools.spool(for: id, size: size, store: store) {
-            return try spool.read(from: offset, to: end)
+        if size > Self.wholeLimit {
+            if let bytes = try readForward(from: offset, to: end) { return bytes }
+            if let spool = try store.spools.spool(for: id, size: size, store: store) {
+                return try spool.read(from: offset, to: end)
+            }
         }
         lock.lock()
         defer { lock.unlock() }
         if whole == nil { whole = try store.blob(id) }
         return Array(whole![offset..<end])
+    }
+
+    /// The forward path: nil when the read is outside the window (or the blob cannot be
+    /// streamed), after which this reader uses the spool for good.
+    private func readForward(from offset: Int, to end: Int) throws -> [UInt8]? {
+        lock.lock()
+        defer { lock.unlock() }
+        if useSpool { return nil }
+        if window == nil {
+            if store.spools.has(id) {
+                useSpool = true  // already inflated by another reader: nothing to redo
+                return nil
+            }
+            guard let stream = try LooseStream(id: id, objectsDirectory: store.objectsDirectory) else {
+                useSpool = true
+                return nil
+            }
+            window = ForwardWindow(stream: stream)
+        }
+        guard let bytes = try window!.read(from: offset, to: end) else {
+            window = nil
+            useSpool = true
+            return nil
+        }
+        return bytes
+    }
+}
+
+/// A stream read forward, with its last `keep` bytes in memory, in 1 MiB chunks.
+final class ForwardWindow {
+    private let stream: BlobStream
+    private var chunks: [(offset: Int, bytes: [UInt8])] = []
+    private var position = 0
+    /// How far back (and ahead) of the stream's position a read may be and still be served.
+    static let keep = 8 << 20
+
+    init(stream: BlobStream) { self.stream = stream }
+
+    /// The bytes `offset..<end`, or nil when they are too far behind or ahead.
+    func read(from offset: Int, to end: Int) throws -> [UInt8]? {
+        let start = chunks.first?.offset ?? position
+        guard offset >= start, offset <= position + Self.keep else { return nil }
+        while position < end {
+            let chunk = try [UInt8](unsafeUninitializedCapacity: 1 << 20) { buffer, count in
+                count = try stream.read(into: UnsafeMutableRawBufferPointer(buffer))
+            }
+            guard !chunk.isEmpty else { throw SnapshotError.io(errno: EIO, "blob ended early") }
+            chunks.append((position, chunk))
+            position += chunk.count
+            while let first = chunks.first, first.offset + first.bytes.count <= position - Self.keep, first.offset + first.bytes.count <= offset {
+                chunks.removeFirst()
+            }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(end - offset)
+        for (chunkOffset, bytes) in chunks where chunkOffset < end && chunkOffset + bytes.count > offset {
+            let from = max(offset, chunkOffset) - chunkOffset
+            let to = min(end, chunkOffset + bytes.count) - chunkOffset
+            out.append(contentsOf: bytes[from..<to])
+        }
+        return out
     }
 }
 
@@ -110,6 +182,12 @@ final class SpoolCache: @unchecked Sendable {
     let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
+
+    func has(_ id: ObjectID) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return spools[id] != nil
+    }
 
     /// The spool of `id`, made on first use; nil when the blob cannot be streamed (packed),
     /// in which case the caller reads it whole.

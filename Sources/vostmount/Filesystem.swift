@@ -251,7 +251,7 @@ final class Filesystem: @unchecked Sendable {
         }
         // Every file inode stands for one blob, which never changes: the kernel may keep
         // its cached pages across opens.
-        return (handles.add(.file(try BlobReader(store: store, id: blob))), true)
+        return (handles.add(.file(try BlobReader(store: store, id: blob, shared: true))), true)
     }
 
     /// Reads through an open handle, or, when the kernel skips opens, through the inode's
@@ -262,7 +262,7 @@ final class Filesystem: @unchecked Sendable {
             return try reader.read(at: offset, count: size)
         }
         if let reader = handles.reader(inode: inode) { return try reader.read(at: offset, count: size) }
-        let reader = try BlobReader(store: store, id: try blob(of: try node(inode)))
+        let reader = try BlobReader(store: store, id: try blob(of: try node(inode)), shared: true)
         handles.keep(reader, inode: inode)
         return try reader.read(at: offset, count: size)
     }
