@@ -19,4 +19,9 @@ static inline int vost_git_enable_strict_object_creation(int on) {
 static inline int vost_git_enable_strict_hash_verification(int on) {
     return git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, on);
 }
+
+/* Linux calls Glibc's module shows only with _GNU_SOURCE. */
+#include <unistd.h>
+#include <sys/syscall.h>
+static inline int vost_syncfs(int fd) { return (int)syscall(SYS_syncfs, fd); }
 #endif

@@ -23,6 +23,8 @@ public enum SnapshotError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidRevision(String)
     /// An argument outside what the operation accepts (a negative count, say).
     case invalidArgument(String)
+    /// Something a Git tree cannot hold (a hard link, a device node, a `.git` name).
+    case notPermitted(String)
     /// A system call on the local disk failed (copy in/out, staging); carries its errno.
     case io(errno: Int32, String)
     /// libgit2 failed; carries its error code, class and message.
@@ -40,6 +42,7 @@ public enum SnapshotError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidPath(let what): return "invalid path: \(what)"
         case .invalidRevision(let what): return "invalid revision: \(what)"
         case .invalidArgument(let what): return "invalid argument: \(what)"
+        case .notPermitted(let what): return "not permitted: \(what)"
         case .io(let errno, let what): return "\(what): \(String(cString: strerror(errno)))"
         case .git(let code, _, let message): return "git error \(code): \(message)"
         }

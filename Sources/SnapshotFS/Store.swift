@@ -165,3 +165,14 @@ public final class Store: @unchecked Sendable {
         Snapshot(store: self, commit: try commit(id), refName: nil, writable: false)
     }
 }
+
+extension Store {
+    /// Flushes everything written to the repository's filesystem to the disk (`syncfs`):
+    /// after it, the objects and refs of every commit made so far survive a power cut.
+    public func syncToDisk() throws {
+        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw SnapshotError.posix("cannot open \(path)") }
+        defer { close(fd) }
+        guard vost_syncfs(fd) == 0 else { throw SnapshotError.posix("cannot sync \(path)") }
+    }
+}

@@ -58,6 +58,9 @@ struct VostMount: ParsableCommand {
     @Option(help: "Seconds of quiet (nothing open for writing, no change) before pending changes commit.")
     var commitDelay: Double = 1
 
+    @Option(help: "Directory for file data being written, until it is committed (default: REPO/vostmount-staging).")
+    var staging: String?
+
     func run() throws {
         do {
             try mount()
@@ -105,9 +108,10 @@ struct VostMount: ParsableCommand {
             guard store.branches.contains(name) else { throw Preflight.Failure("no branch \(name) in \(repository)") }
             config.branch = name
         }
-        // Writes through the mount are not there yet: every mount is read-only for now.
-        config.readOnly = true
-        mountOptions.kernel.append("ro")
+        guard commitDelay >= 0 else { throw Preflight.Failure("--commit-delay must be 0 or more seconds") }
+        config.commitDelay = commitDelay
+        config.staging = staging
+        if config.readOnly { mountOptions.kernel.append("ro") }
         mountOptions.kernel.append("fsname=\(Self.escape(store.path))")
         mountOptions.kernel.append("subtype=vostmount")
 

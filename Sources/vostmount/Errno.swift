@@ -33,6 +33,7 @@ func errnoValue(for error: Error) -> Int32 {
         case .stale: return EAGAIN
         case .invalidPath: return EINVAL
         case .invalidArgument: return EINVAL
+        case .notPermitted: return EPERM
         case .io(let code, _): return code
         case .git: return EIO
         }

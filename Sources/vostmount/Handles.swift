@@ -5,28 +5,20 @@ import SnapshotFS
 final class HandleTable: @unchecked Sendable {
     // @unchecked: everything is under `lock`.
     enum Handle {
+        /// A file in history: one blob.
         case file(BlobReader)
+        /// A file of the branch.
+        case work(OpenFile)
         case directory(node: Node, entries: [(name: [UInt8], node: Node)])
     }
     private let lock = NSLock()
     private var handles: [UInt64: Handle] = [:]
     private var next: UInt64 = 1
-    /// The tree each branch directory inode was listed from last: the same tree again means
-    /// the kernel's cached listing is still right.
-    private var listedTree: [UInt64: ObjectID] = [:]
-
-    func sameListing(inode: UInt64, tree: ObjectID) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        let same = listedTree[inode] == tree
-        listedTree[inode] = tree
-        return same
-    }
 
     /// Without opens, what a handle would hold is kept per inode, for the few files and
     /// directories being read right now (a read or a listing comes in several requests).
     private var readers: [UInt64: BlobReader] = [:]
-    private var listings: [UInt64: [(name: [UInt8], node: Node)]] = [:]
+    private var listings: [UInt64: (version: UInt64, entries: [(name: [UInt8], node: Node)])] = [:]
     private static let keptPerInode = 64
 
     func reader(inode: UInt64) -> BlobReader? {
@@ -42,24 +34,19 @@ final class HandleTable: @unchecked Sendable {
         readers[inode] = reader
     }
 
-    func listing(inode: UInt64) -> [(name: [UInt8], node: Node)]? {
+    /// The listing kept for `inode` if it was made at `version` of the directory.
+    func listing(inode: UInt64, version: UInt64) -> [(name: [UInt8], node: Node)]? {
         lock.lock()
         defer { lock.unlock() }
-        return listings[inode]
+        guard let kept = listings[inode], kept.version == version else { return nil }
+        return kept.entries
     }
 
-    func keep(listing: [(name: [UInt8], node: Node)], inode: UInt64) {
+    func keep(listing: [(name: [UInt8], node: Node)], inode: UInt64, version: UInt64) {
         lock.lock()
         defer { lock.unlock() }
         if listings.count >= Self.keptPerInode { listings.removeAll(keepingCapacity: true) }
-        listings[inode] = listing
-    }
-
-    /// Drops kept listings: the branch moved and some of them changed.
-    func forgetListings() {
-        lock.lock()
-        defer { lock.unlock() }
-        listings.removeAll()
+        listings[inode] = (version, listing)
     }
 
     func add(_ handle: Handle) -> UInt64 {
@@ -81,5 +68,29 @@ final class HandleTable: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         handles.removeValue(forKey: id)
+    }
+}
+
+/// An open file of the branch: its node, whether it may write, and the reader of the blob
+/// it last read (so a committed file read in many pieces is inflated once).
+final class OpenFile: @unchecked Sendable {
+    // @unchecked: `cached` is only touched under `lock`.
+    let node: WorkNode
+    let writable: Bool
+    private let lock = NSLock()
+    private var cached: BlobReader?
+
+    init(node: WorkNode, writable: Bool) {
+        self.node = node
+        self.writable = writable
+    }
+
+    func reader(for blob: ObjectID, store: Store) throws -> BlobReader {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cached, cached.id == blob { return cached }
+        let reader = try BlobReader(store: store, id: blob, shared: true)
+        cached = reader
+        return reader
     }
 }

@@ -3,13 +3,11 @@ import SnapshotFS
 /// What an inode of the mount stands for. Nodes are keys: the same key always gets the same
 /// inode number while the kernel remembers it.
 enum Node: Hashable, Sendable {
-    /// A directory of the mounted branch, read from its current tip.
-    case branch(RepoPath)
-    /// A file or symlink of the mounted branch as it was when looked up: one blob. When
-    /// another writer changes the file, the path gets a new node, so a descriptor opened
-    /// before keeps reading what it opened (the page cache is per inode) while new opens see
-    /// the new content.
-    case branchFile(RepoPath, FileMode, ObjectID)
+    /// A file, symlink or directory of the mounted branch: a live node of the workspace. It
+    /// keeps its identity across renames, and when another writer changes a file the path
+    /// gets a new node, so a descriptor opened before keeps reading what it opened (the page
+    /// cache is per inode) while new opens see the new content.
+    case work(WorkNode)
     /// A path in one commit: everything under a history folder. Immutable. `route` is the
     /// folder's own path in the mount (`@~1`, `@/tags/v1`): the same commit reached by two
     /// routes is two directories, since the kernel refuses a directory with two parents.

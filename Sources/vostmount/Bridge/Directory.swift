@@ -24,14 +24,16 @@ enum Directory {
                 attr.st_mode = S_IFDIR
             } else if plus {
                 if let view, let tree, let entry = tree[name] {
-                    attr = try fs.attributes(of: entry, in: view.snapshot, history: view.history, id: 0)
+                    attr = try fs.attributes(of: entry, in: view.snapshot, id: 0)
                 } else {
                     attr = try fs.attributes(node, id: 0)
                 }
             } else {
                 attr = stat()
-                if let view, let tree, let entry = tree[name] {
+                if view != nil, let tree, let entry = tree[name] {
                     attr.st_mode = entry.mode.isDirectory ? S_IFDIR : (entry.mode == .symlink ? S_IFLNK : S_IFREG)
+                } else if case .work(let work) = node, let mode = fs.workspace?.mode(work), !mode.isDirectory {
+                    attr.st_mode = mode == .symlink ? S_IFLNK : S_IFREG
                 } else {
                     attr.st_mode = S_IFDIR
                 }

@@ -82,7 +82,7 @@ enum Operations {
         }
         ops.release = { req, _, fi in
             answer(req) { fs in
-                if let fi { fs.handles.remove(fi.pointee.fh) }
+                if let fi { fs.release(handle: fi.pointee.fh) }
                 fuse_reply_err(req, 0)
             }
         }
@@ -122,27 +122,7 @@ enum Operations {
         // that was one extra round trip per name in `ls -lR`.
         ops.getxattr = { req, _, _, _ in fuse_reply_err(req, ENOSYS) }
         ops.listxattr = { req, _, _ in fuse_reply_err(req, ENOSYS) }
-        WriteRefusals.install(&ops)
+        WriteOperations.install(&ops)
         return ops
-    }
-}
-
-/// Every operation that would change something. Until writes land (issue 4) a mount is
-/// read-only; history folders stay read-only for good: EROFS, nothing changed.
-enum WriteRefusals {
-    static func install(_ ops: inout fuse_lowlevel_ops) {
-        ops.setattr = { req, _, _, _, _ in fuse_reply_err(req, EROFS) }
-        ops.mknod = { req, _, _, _, _ in fuse_reply_err(req, EROFS) }
-        ops.mkdir = { req, _, _, _ in fuse_reply_err(req, EROFS) }
-        ops.unlink = { req, _, _ in fuse_reply_err(req, EROFS) }
-        ops.rmdir = { req, _, _ in fuse_reply_err(req, EROFS) }
-        ops.symlink = { req, _, _, _ in fuse_reply_err(req, EROFS) }
-        ops.rename = { req, _, _, _, _, _ in fuse_reply_err(req, EROFS) }
-        ops.link = { req, _, _, _ in fuse_reply_err(req, EROFS) }
-        ops.write = { req, _, _, _, _, _ in fuse_reply_err(req, EROFS) }
-        ops.create = { req, _, _, _, _ in fuse_reply_err(req, EROFS) }
-        ops.setxattr = { req, _, _, _, _, _ in fuse_reply_err(req, EROFS) }
-        ops.removexattr = { req, _, _ in fuse_reply_err(req, EROFS) }
-        ops.fallocate = { req, _, _, _, _, _ in fuse_reply_err(req, EROFS) }
     }
 }

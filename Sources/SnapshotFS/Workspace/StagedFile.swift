@@ -1,0 +1,67 @@
+import Foundation
+
+/// Pending file data on disk: an anonymous file (`O_TMPFILE`, or created and unlinked at
+/// once) in the staging directory, so it is private to the mounting user, needs no cleanup,
+/// and a crash leaves nothing behind that could be mistaken for committed data.
+/// Owns its descriptor.
+final class StagedFile {
+    let fd: Int32
+    private(set) var size: Int
+    /// The blob of the current content once a commit has hashed it; nil after any change.
+    var blob: ObjectID?
+
+    init(directory: String) throws {
+        var fd = Glibc.open(directory, __O_TMPFILE | __O_DIRECTORY | O_RDWR | O_CLOEXEC, 0o600)
+        if fd < 0, errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL {
+            var template = Array((directory + "/staged.XXXXXX").utf8CString)
+            fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            if fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            if fd >= 0 { template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) } }
+        }
+        guard fd >= 0 else { throw SnapshotError.posix("cannot stage in \(directory)") }
+        self.fd = fd
+        size = 0
+    }
+
+    deinit { close(fd) }
+
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw SnapshotError.posix("cannot write staged data") }
+            done += n
+        }
+        size = max(size, offset + bytes.count)
+        blob = nil
+    }
+
+    func truncate(_ length: Int) throws {
+        guard ftruncate(fd, off_t(length)) == 0 else { throw SnapshotError.posix("cannot resize staged data") }
+        size = length
+        blob = nil
+    }
+
+    /// Reserves the blocks for `length` bytes, so a full disk shows now (ENOSPC), not later.
+    func allocate(_ length: Int) throws {
+        let code = posix_fallocate(fd, 0, off_t(length))
+        guard code == 0 || code == EOPNOTSUPP || code == EINVAL else { throw SnapshotError.io(errno: code, "cannot stage data") }
+        if length > size { size = length; blob = nil }
+    }
+
+    func read(at offset: Int, count: Int) throws -> [UInt8] {
+        let count = max(0, min(count, size - offset))
+        guard count > 0 else { return [] }
+        var data = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + filled, count - filled, off_t(offset + filled)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw SnapshotError.posix("cannot read staged data") }
+            if n == 0 { break }  // a hole at the end reads as zeros, already there
+            filled += n
+        }
+        return data
+    }
+}

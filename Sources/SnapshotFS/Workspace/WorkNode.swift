@@ -1,0 +1,81 @@
+import Foundation
+
+/// One file, symlink or directory of a `Workspace`: a live object, so that whoever holds it
+/// (an open file, the mount's inode table) keeps the same thing across renames, and an
+/// unlinked file still open keeps its data. Equal only to itself.
+///
+/// All mutable state is guarded by the owning workspace's lock.
+public final class WorkNode: Hashable, @unchecked Sendable {
+    // @unchecked: every field is read and written under `Workspace.lock`.
+    /// Where the content is. Committed content is named by object; pending content is in
+    /// memory (small files, symlink targets) or in a staging file (anything that grows).
+    enum Content {
+        case blob(ObjectID)
+        case bytes([UInt8])
+        case staged(StagedFile)
+        /// A directory not looked into yet: the committed tree.
+        case tree(ObjectID)
+        /// A directory looked into. `committed` is its tree while nothing below it changed.
+        case directory(entries: [[UInt8]: WorkNode], committed: ObjectID?)
+    }
+
+    var mode: FileMode
+    var content: Content
+    /// The directory holding this node; nil once it is removed (an open file lives on).
+    weak var parent: WorkNode?
+    /// Modification time set by a change or `utimens`; nil means the commit's time. Not
+    /// stored in Git (trees have no times), so it lasts while the node does.
+    var modified: Date?
+    /// Raised on every change of a directory's names, so cached listings can tell.
+    var version: UInt64 = 0
+    /// Open descriptors that may write: a node being written is never swapped for another
+    /// writer's version under it.
+    var writers = 0
+
+    /// Fixed at creation, so they can be read without the lock.
+    public let isDirectory: Bool
+    public let isGitlink: Bool
+
+    init(mode: FileMode, content: Content, parent: WorkNode?) {
+        isDirectory = mode == .directory
+        isGitlink = mode == .gitlink
+        self.mode = mode
+        self.content = content
+        self.parent = parent
+    }
+
+    static func committed(_ entry: TreeEntry, parent: WorkNode?) -> WorkNode {
+        WorkNode(mode: entry.mode == .gitlink ? .gitlink : entry.mode,
+                 content: entry.mode == .directory ? .tree(entry.id) : .blob(entry.id), parent: parent)
+    }
+
+    /// The object this node is committed as, if nothing about it is pending.
+    var committedID: ObjectID? {
+        switch content {
+        case .blob(let id), .tree(let id): return id
+        case .directory(_, let committed): return committed
+        case .staged(let file): return file.blob
+        case .bytes: return nil
+        }
+    }
+
+    public static func == (a: WorkNode, b: WorkNode) -> Bool { a === b }
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+}
+
+/// What a workspace says about a node, for `stat`.
+public struct WorkInfo: Sendable {
+    public var mode: FileMode
+    public var size: Int
+    /// Set when the node changed in this mount; nil means "the time of the commit shown".
+    public var modified: Date?
+    /// Subdirectories, for a directory's link count.
+    public var subdirectories: Int
+}
+
+/// Where to read a node's bytes: pending bytes come back at once; a committed blob is named
+/// so the caller can stream it with a `BlobReader` outside the workspace's lock.
+public enum ReadSource: Sendable {
+    case bytes([UInt8])
+    case blob(ObjectID)
+}

@@ -1,0 +1,257 @@
+import Foundation
+
+extension Workspace {
+    // MARK: Bookkeeping
+
+    /// Records that `dir`'s names changed: new listing version, and it and every directory
+    /// above it no longer equal a committed tree.
+    private func namesChanged(_ dir: WorkNode) {
+        dir.version &+= 1
+        dir.modified = Date()
+        contentChanged(below: dir)
+    }
+
+    /// Records that something inside `dir` changed (so its tree must be written again).
+    private func contentChanged(below dir: WorkNode?) {
+        lastChange = Self.now()
+        var current = dir
+        while let node = current {
+            guard case .directory(let entries, let committed) = node.content else { break }
+            if committed == nil { break }  // already pending, and so is everything above it
+            node.content = .directory(entries: entries, committed: nil)
+            current = node.parent
+        }
+    }
+
+    private func fileChanged(_ node: WorkNode) {
+        node.modified = Date()
+        contentChanged(below: node.parent)
+    }
+
+    private func setEntries(_ dir: WorkNode, _ change: (inout [[UInt8]: WorkNode]) throws -> Void) throws {
+        var entries = try self.entries(dir)
+        dir.content = .tree(ObjectID.zero)  // drop the dictionary's other reference while editing
+        defer { dir.content = .directory(entries: entries, committed: nil) }
+        try change(&entries)
+    }
+
+    /// A name may be created when a Git tree can hold it.
+    private static func checkNew(_ name: [UInt8]) throws {
+        if RepoPath.isGitDir(name) { throw SnapshotError.notPermitted("\(RepoPath.show(name)) is reserved by Git") }
+        try RepoPath.validate(name: name)
+    }
+
+    private func checkFree(_ dir: WorkNode, _ name: [UInt8]) throws {
+        try Self.checkNew(name)
+        if try entries(dir)[name] != nil { throw SnapshotError.alreadyExists(RepoPath.show(name)) }
+    }
+
+    private func add(_ node: WorkNode, _ name: [UInt8], in dir: WorkNode) throws -> WorkNode {
+        try setEntries(dir) { $0[name] = node }
+        node.parent = dir
+        node.modified = Date()
+        namesChanged(dir)
+        return node
+    }
+
+    // MARK: Names
+
+    /// A new empty file (`O_EXCL` semantics: an existing name is `alreadyExists`).
+    public func create(in dir: WorkNode, _ name: [UInt8], executable: Bool = false) throws -> WorkNode {
+        try locked {
+            try checkFree(dir, name)
+            return try add(WorkNode(mode: executable ? .executable : .file, content: .bytes([]), parent: dir), name, in: dir)
+        }
+    }
+
+    /// A new empty directory (committed as an empty tree, so it survives a remount).
+    public func makeDirectory(in dir: WorkNode, _ name: [UInt8]) throws -> WorkNode {
+        try locked {
+            try checkFree(dir, name)
+            return try add(WorkNode(mode: .directory, content: .directory(entries: [:], committed: nil), parent: dir), name, in: dir)
+        }
+    }
+
+    public func symlink(in dir: WorkNode, _ name: [UInt8], target: [UInt8]) throws -> WorkNode {
+        try locked {
+            try checkFree(dir, name)
+            memoryBytes += target.count
+            return try add(WorkNode(mode: .symlink, content: .bytes(target), parent: dir), name, in: dir)
+        }
+    }
+
+    /// `unlink` (`directory` false) or `rmdir` (true, and only when empty).
+    public func remove(in dir: WorkNode, _ name: [UInt8], directory: Bool) throws {
+        try locked {
+            guard let node = try entries(dir)[name] else { throw SnapshotError.notFound(RepoPath.show(name)) }
+            if directory {
+                guard node.isDirectory else { throw SnapshotError.notADirectory(RepoPath.show(name)) }
+                guard try entries(node).isEmpty else { throw SnapshotError.notEmpty(RepoPath.show(name)) }
+            } else if node.isDirectory {
+                throw SnapshotError.isADirectory(RepoPath.show(name))
+            }
+            try setEntries(dir) { $0.removeValue(forKey: name) }
+            node.parent = nil
+            namesChanged(dir)
+        }
+    }
+
+    /// `rename(2)` with its flags: replacing a file or an empty directory of the same kind,
+    /// `noReplace` (`alreadyExists` if the target is there), `exchange` (swap two names).
+    public func rename(from source: WorkNode, _ name: [UInt8], to target: WorkNode, _ newName: [UInt8],
+                       noReplace: Bool = false, exchange: Bool = false) throws {
+        try locked {
+            guard let node = try entries(source)[name] else { throw SnapshotError.notFound(RepoPath.show(name)) }
+            try Self.checkNew(newName)
+            // A directory cannot move below itself.
+            var up: WorkNode? = target
+            while let current = up {
+                if current === node { throw SnapshotError.invalidArgument("cannot move a directory into itself") }
+                up = current.parent
+            }
+            let existing = try entries(target)[newName]
+            if existing === node { return }
+            if exchange {
+                guard let other = existing else { throw SnapshotError.notFound(RepoPath.show(newName)) }
+                var down: WorkNode? = source
+                while let current = down {
+                    if current === other { throw SnapshotError.invalidArgument("cannot move a directory into itself") }
+                    down = current.parent
+                }
+                try setEntries(source) { $0[name] = other }
+                try setEntries(target) { $0[newName] = node }
+                other.parent = source
+                node.parent = target
+                namesChanged(source)
+                namesChanged(target)
+                return
+            }
+            if let existing {
+                if noReplace { throw SnapshotError.alreadyExists(RepoPath.show(newName)) }
+                if node.isDirectory {
+                    guard existing.isDirectory else { throw SnapshotError.notADirectory(RepoPath.show(newName)) }
+                    guard try entries(existing).isEmpty else { throw SnapshotError.notEmpty(RepoPath.show(newName)) }
+                } else if existing.isDirectory {
+                    throw SnapshotError.isADirectory(RepoPath.show(newName))
+                }
+                existing.parent = nil
+            }
+            try setEntries(source) { $0.removeValue(forKey: name) }
+            try setEntries(target) { $0[newName] = node }
+            node.parent = target
+            namesChanged(source)
+            if target !== source { namesChanged(target) }
+        }
+    }
+
+    // MARK: Contents
+
+    /// Writes at `offset`; a gap past the end reads as zeros.
+    public func write(_ node: WorkNode, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+        try locked {
+            guard node.mode.isFile else { throw SnapshotError.isADirectory("not a file") }
+            let end = offset + bytes.count
+            if case .bytes(var data) = node.content, end <= Self.smallFile,
+               memoryBytes + max(0, end - data.count) <= Self.memoryBudget {
+                node.content = .blob(.zero)  // let `data` be the only reference while it changes
+                memoryBytes += max(0, end - data.count)
+                if end > data.count { data.append(contentsOf: repeatElement(0, count: end - data.count)) }
+                data.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: offset).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+                node.content = .bytes(data)
+            } else {
+                try staged(node).write(bytes, at: offset)
+            }
+            fileChanged(node)
+        }
+    }
+
+    /// `truncate`/`ftruncate`: shrinks, or grows with zeros.
+    public func truncate(_ node: WorkNode, to length: Int) throws {
+        guard length >= 0 else { throw SnapshotError.invalidArgument("negative size") }
+        try locked {
+            guard node.mode.isFile else { throw SnapshotError.isADirectory("not a file") }
+            if case .bytes(var data) = node.content, length <= Self.smallFile,
+               memoryBytes + max(0, length - data.count) <= Self.memoryBudget {
+                memoryBytes += length - data.count
+                if length < data.count { data.removeSubrange(length...) } else { data.append(contentsOf: repeatElement(0, count: length - data.count)) }
+                node.content = .bytes(data)
+            } else if length == 0, !node.isStaged {
+                forgetBytes(node)
+                node.content = .bytes([])
+            } else {
+                try staged(node).truncate(length)
+            }
+            fileChanged(node)
+        }
+    }
+
+    /// Reserves space for `length` bytes (`fallocate` mode 0): grows the file if shorter.
+    public func allocate(_ node: WorkNode, length: Int) throws {
+        try locked {
+            guard node.mode.isFile else { throw SnapshotError.isADirectory("not a file") }
+            try staged(node).allocate(length)
+            fileChanged(node)
+        }
+    }
+
+    /// `chmod`: a file is executable if any execute bit is set; other bits have no place in Git.
+    public func setExecutable(_ node: WorkNode, _ executable: Bool) throws {
+        try locked {
+            guard node.mode.isFile else { return }
+            let mode: FileMode = executable ? .executable : .file
+            guard mode != node.mode else { return }
+            node.mode = mode
+            fileChanged(node)
+        }
+    }
+
+    /// `utimens`: kept while the mount runs (Git stores no times).
+    public func setModified(_ node: WorkNode, _ time: Date) { locked { node.modified = time } }
+
+    /// Counts descriptors open for writing (for the quiet-mount commit).
+    public func openedForWriting(_ node: WorkNode) { locked { node.writers += 1; openWriters += 1 } }
+    public func closedForWriting(_ node: WorkNode) {
+        locked {
+            node.writers -= 1
+            openWriters -= 1
+            lastChange = Self.now()
+        }
+    }
+
+    /// The node's staging file, made now (with the current content copied in) if needed.
+    private func staged(_ node: WorkNode) throws -> StagedFile {
+        switch node.content {
+        case .staged(let file): return file
+        case .bytes(let bytes):
+            let file = try StagedFile(directory: stagingDirectory)
+            try bytes.withUnsafeBytes { try file.write($0, at: 0) }
+            forgetBytes(node)
+            node.content = .staged(file)
+            return file
+        case .blob(let id):
+            let file = try StagedFile(directory: stagingDirectory)
+            let reader = try BlobReader(store: store, id: id)
+            var offset = 0
+            while offset < reader.size {
+                let piece = try reader.read(at: offset, count: Store.streamChunk)
+                try piece.withUnsafeBytes { try file.write($0, at: offset) }
+                offset += piece.count
+            }
+            node.content = .staged(file)
+            return file
+        case .tree, .directory:
+            throw SnapshotError.isADirectory("is a directory")
+        }
+    }
+
+    func forgetBytes(_ node: WorkNode) {
+        if case .bytes(let bytes) = node.content { memoryBytes -= bytes.count }
+    }
+}
+
+extension WorkNode {
+    var isStaged: Bool {
+        if case .staged = content { return true }
+        return false
+    }
+}

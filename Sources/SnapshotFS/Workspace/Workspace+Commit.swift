@@ -1,0 +1,176 @@
+import Foundation
+
+extension Workspace {
+    /// Commits everything pending as one commit and returns it; nil when the tree did not
+    /// change. If the branch moved since `base`, the batch is applied path by path onto the
+    /// new tip under `vost.lock` (both sides' changes survive; on the same path this batch,
+    /// the later one, wins) and the workspace then shows the merged tree.
+    ///
+    /// The lock is held throughout, so the batch is exactly what programs saw at one instant.
+    @discardableResult
+    public func commit(message: String? = nil) throws -> Snapshot? {
+        var invalidations: [Invalidation] = []
+        let result: Snapshot? = try locked {
+            guard root.committedID == nil else { return nil }
+            let sink = ObjectSink(store: store)
+            let ours = try writeTree(root, sink)
+            try sink.flush()
+            memoryBytes = 0
+            let text = message ?? nextMessage
+            let changes = try store.diff(from: _base.treeID, to: ours)
+            var onto = _base
+            var tree = ours
+            var snapshot: Snapshot? = nil
+            for attempt in 0..<50 {
+                do {
+                    snapshot = try store.commit(onto: onto, tree: tree, changes: changes, message: text)
+                    break
+                } catch SnapshotError.stale {
+                    if attempt > 0 { usleep(UInt32.random(in: 1_000...20_000)) }
+                    onto = try store.branches[branch]
+                    tree = try rebase(changes, ours: ours, onto: onto.treeID)
+                }
+            }
+            guard let snapshot else { throw SnapshotError.stale("branch \(branch) kept moving while committing") }
+            nextMessage = nil
+            _base = snapshot
+            if snapshot.treeID != ours { sync(root, to: snapshot.treeID, into: &invalidations) }
+            return tree == onto.treeID ? nil : snapshot
+        }
+        if !invalidations.isEmpty { onInvalidate?(invalidations) }
+        return result
+    }
+
+    /// Takes in the branch's tip if another writer moved it and nothing is pending here
+    /// (pending changes are merged by the next `commit` instead). Returns whether it moved.
+    @discardableResult
+    public func refresh() throws -> Bool {
+        var invalidations: [Invalidation] = []
+        let moved: Bool = try locked {
+            guard root.committedID != nil else { return false }
+            let tip = try store.branches[branch]
+            guard tip.commitID != _base.commitID else { return false }
+            _base = tip
+            sync(root, to: tip.treeID, into: &invalidations)
+            return true
+        }
+        if !invalidations.isEmpty { onInvalidate?(invalidations) }
+        return moved
+    }
+
+    // MARK: Writing trees
+
+    /// Writes the pending parts of the tree bottom-up; unchanged directories cost nothing.
+    private func writeTree(_ dir: WorkNode, _ sink: ObjectSink) throws -> ObjectID {
+        guard case .directory(let entries, nil) = dir.content else { return dir.committedID! }
+        var list: [TreeEntry] = []
+        list.reserveCapacity(entries.count)
+        for (name, node) in entries {
+            let id: ObjectID
+            switch node.content {
+            case .blob(let blob), .tree(let blob): id = blob
+            case .directory: id = try writeTree(node, sink)
+            case .bytes(let bytes):
+                id = try sink.add(.blob, bytes)
+                node.content = .blob(id)
+            case .staged(let file):
+                if let known = file.blob {
+                    id = known
+                } else if file.size <= ObjectSink.largeBlob {
+                    id = try sink.add(.blob, try file.read(at: 0, count: file.size))
+                } else {
+                    guard lseek(file.fd, 0, SEEK_SET) == 0 else { throw SnapshotError.posix("cannot read staged data") }
+                    id = try store.writeBlob(fromDescriptor: file.fd, size: file.size)
+                }
+                file.blob = id
+                // Nobody is writing: the staged copy has done its job.
+                if node.writers == 0 { node.content = .blob(id) }
+            }
+            list.append(TreeEntry(name: name, mode: node.mode, id: id))
+        }
+        let id = try sink.add(.tree, Tree.serialize(list))
+        store.trees.put(id, Tree(entries: list.sorted(by: Tree.gitOrder)), cost: max(1, list.count))
+        dir.content = .directory(entries: entries, committed: id)
+        return id
+    }
+
+    /// Our changes (from `base` to `ours`) applied onto another tree, path by path.
+    private func rebase(_ changes: ChangeReport, ours: ObjectID, onto: ObjectID) throws -> ObjectID {
+        let draft = try TreeDraft(store: store, base: onto)
+        let written = Set((changes.added + changes.updated).map(\.path))
+        for item in changes.deleted where !written.contains(item.path) {
+            _ = try? draft.remove(item.path, prune: true)
+        }
+        for item in changes.added + changes.updated {
+            guard let entry = try entry(in: ours, at: item.path) else { continue }
+            try draft.set(item.path, mode: entry.mode, id: entry.id)
+        }
+        // A directory this batch emptied but kept, which pruning above took away.
+        for item in changes.deleted where item.path.components.count > 1 {
+            let parent = item.path.parent
+            if try draft.node(at: parent) == nil, let kept = try entry(in: ours, at: parent), kept.mode == .directory {
+                try draft.set(parent, mode: .directory, id: kept.id)
+            }
+        }
+        let sink = ObjectSink(store: store)
+        let tree = try draft.writeTree(into: sink)
+        try sink.flush()
+        return tree
+    }
+
+    private func entry(in tree: ObjectID, at path: RepoPath) throws -> TreeEntry? {
+        var current = TreeEntry(name: [], mode: .directory, id: tree)
+        for name in path.components {
+            guard current.mode == .directory, let next = try store.tree(current.id)[name] else { return nil }
+            current = next
+        }
+        return current
+    }
+
+    // MARK: Taking in another tree
+
+    /// Makes the (clean) subtree at `dir` show `tree`: nodes whose content is the same stay
+    /// (so open files and the kernel's caches stay right); changed ones are replaced by new
+    /// nodes, and the kernel is told to forget the names. A file open for writing here is
+    /// kept and marked pending: it is being written, and its writer's version will win.
+    private func sync(_ dir: WorkNode, to tree: ObjectID, into invalidations: inout [Invalidation]) {
+        switch dir.content {
+        case .tree(let id):
+            if id != tree {
+                dir.content = .tree(tree)
+                dir.version &+= 1
+                invalidations.append(.node(dir))
+            }
+        case .directory(var entries, let committed):
+            guard committed != tree, let fresh = try? store.tree(tree) else { return }
+            var keptPending = false
+            var seen = Set<[UInt8]>()
+            for entry in fresh.entries {
+                seen.insert(entry.name)
+                if let old = entries[entry.name] {
+                    if old.isDirectory, entry.mode == .directory {
+                        sync(old, to: entry.id, into: &invalidations)
+                        if old.committedID == nil { keptPending = true }
+                        continue
+                    }
+                    if old.mode == entry.mode, old.committedID == entry.id { continue }
+                    if old.writers > 0 { keptPending = true; continue }
+                    old.parent = nil
+                }
+                entries[entry.name] = .committed(entry, parent: dir)
+                invalidations.append(.entry(parent: dir, name: entry.name))
+            }
+            for (name, old) in entries where !seen.contains(name) {
+                if old.writers > 0 { keptPending = true; continue }
+                entries.removeValue(forKey: name)
+                old.parent = nil
+                invalidations.append(.entry(parent: dir, name: name))
+            }
+            dir.content = .directory(entries: entries, committed: keptPending ? nil : tree)
+            dir.version &+= 1
+            invalidations.append(.node(dir))
+        default:
+            return
+        }
+    }
+}

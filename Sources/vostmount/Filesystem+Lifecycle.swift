@@ -1,0 +1,75 @@
+import CFuse
+import Foundation
+import SnapshotFS
+
+extension Filesystem {
+    /// Starts what runs beside the request loop (after the daemon's fork).
+    func start() {
+        workspace?.onInvalidate = { [weak self] items in self?.forward(items) }
+        poller.onTick = { [weak self] in self?.tick() }
+        poller.start()
+    }
+
+    /// Every poll: commit a quiet batch, take in other writers' commits, refresh the index
+    /// folders' listings.
+    func tick() {
+        if let workspace {
+            let activity = workspace.activity
+            if activity.pending, activity.writers == 0, activity.quietFor >= config.commitDelay {
+                commitPending(reason: "quiet")
+            }
+            do { try workspace.refresh() } catch { logger.error("cannot read the branch: \(error)") }
+        }
+        invalidateIndexFolders()
+    }
+
+    /// Commits the batch; a failure is logged and the batch stays pending for the next try.
+    func commitPending(reason: String) {
+        guard let workspace else { return }
+        do {
+            if let snapshot = try workspace.commit() {
+                logger.info("committed \(snapshot.commitID.shortHex) (\(reason)): \(snapshot.message)")
+            }
+        } catch {
+            logger.error("commit failed (\(reason)): \(error)")
+        }
+    }
+
+    /// Stops the poller and commits what is pending; called once the loop has ended.
+    func stop() {
+        poller.stop()
+        commitPending(reason: "unmount")
+        try? store.syncToDisk()
+    }
+
+    /// Tells the kernel to forget names and nodes that another writer's commit changed. It
+    /// runs on its own queue: a notification sent from a request thread can wait on a kernel
+    /// lock that the request's caller holds.
+    func forward(_ items: [Workspace.Invalidation]) {
+        invalidations.async { [self] in
+            guard let session else { return }
+            for item in items {
+                switch item {
+                case .entry(let parent, let name):
+                    guard let id = inodes.existingID(.work(parent)) else { continue }
+                    _ = name.withUnsafeBufferPointer { raw in
+                        raw.withMemoryRebound(to: CChar.self) { fuse_lowlevel_notify_inval_entry(session, fuse_ino_t(id), $0.baseAddress, name.count) }
+                    }
+                case .node(let node):
+                    guard let id = inodes.existingID(.work(node)) else { continue }
+                    fuse_lowlevel_notify_inval_inode(session, fuse_ino_t(id), 0, 0)
+                }
+            }
+            logger.debug("branch moved: told the kernel of \(items.count) changes")
+        }
+    }
+
+    /// The index folders list refs that move without the branch moving (a new tag): their
+    /// cached listings and attributes are dropped on every poll, if the kernel has them.
+    func invalidateIndexFolders() {
+        guard let session else { return }
+        for node in [Node.index, .indexTags, .indexBranches, .indexLog] {
+            if let id = inodes.existingID(node) { fuse_lowlevel_notify_inval_inode(session, fuse_ino_t(id), 0, 0) }
+        }
+    }
+}

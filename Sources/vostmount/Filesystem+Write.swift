@@ -1,0 +1,211 @@
+import CFuse
+import Foundation
+import SnapshotFS
+
+/// The operations that change the branch. Everything lands in the workspace's one batch;
+/// history and the index folders refuse with `EROFS`, and what a Git tree cannot hold with
+/// the errno Linux gives for it.
+extension Filesystem {
+    /// The branch directory a change happens in, or the errno for changing `node`.
+    func writableDirectory(_ node: Node) throws -> WorkNode {
+        guard case .work(let dir) = node, !config.readOnly else { throw Errno.readOnly }
+        guard dir.isDirectory else { throw dir.isGitlink ? Errno.readOnly : Errno.notDirectory }
+        return dir
+    }
+
+    func writableNode(_ id: UInt64) throws -> WorkNode {
+        guard case .work(let node) = try node(id), !config.readOnly else { throw Errno.readOnly }
+        return node
+    }
+
+    /// New names at the mount's root may not start with `@`: those are history.
+    func checkNewName(_ dir: WorkNode, _ name: [UInt8]) throws {
+        if isMountRoot(dir), name.first == UInt8(ascii: "@") { throw Errno.invalid }
+    }
+
+    // MARK: Files
+
+    /// Opens a file. History and read-only mounts refuse writing; on the branch a writable
+    /// open counts as a writer until `release`, and `O_TRUNC` empties the file.
+    func open(_ id: UInt64, flags: Int32) throws -> (handle: UInt64, keepCache: Bool) {
+        let node = try node(id)
+        let writing = flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0
+        guard case .work(let work) = node else {
+            if writing { throw Errno.readOnly }
+            // Every file in history stands for one blob, which never changes.
+            return (handles.add(.file(try BlobReader(store: store, id: try historyBlob(of: node), shared: true))), true)
+        }
+        if work.isDirectory || work.isGitlink { throw Errno.isDirectory }
+        if writing {
+            if config.readOnly { throw Errno.readOnly }
+            if flags & O_TRUNC != 0 { try workspace!.truncate(work, to: 0) }
+            workspace!.openedForWriting(work)
+        }
+        // The kernel's pages of this inode are right: only this mount changes a node, and
+        // another writer's version of the file comes as a new node.
+        return (handles.add(.work(OpenFile(node: work, writable: writing))), true)
+    }
+
+    /// `creat`/`open(O_CREAT)` of a name the kernel found missing.
+    func create(parent: UInt64, name: [UInt8], mode: mode_t, flags: Int32) throws -> (node: Node, handle: UInt64) {
+        let dir = try writableDirectory(try node(parent))
+        try checkNewName(dir, name)
+        let work: WorkNode
+        do {
+            work = try workspace!.create(in: dir, name, executable: mode & 0o111 != 0)
+        } catch SnapshotError.alreadyExists(_) where flags & O_EXCL == 0 {
+            // Someone made it since the kernel looked: open what is there, as open(2) would.
+            guard let existing = try workspace!.child(dir, name), !existing.isDirectory else { throw Errno(code: EISDIR) }
+            if flags & O_TRUNC != 0 { try workspace!.truncate(existing, to: 0) }
+            work = existing
+        }
+        workspace!.openedForWriting(work)
+        return (.work(work), handles.add(.work(OpenFile(node: work, writable: true))))
+    }
+
+    func write(handle: UInt64, bytes: UnsafeRawBufferPointer, offset: Int) throws {
+        guard case .work(let file)? = handles.get(handle), file.writable else { throw Errno.badHandle }
+        try workspace!.write(file.node, bytes, at: offset)
+    }
+
+    /// The end of an open: a writer is counted out, and with `--commit-delay 0` the batch
+    /// commits as soon as nothing is open for writing.
+    func release(handle: UInt64) {
+        guard let opened = handles.get(handle) else { return }
+        handles.remove(handle)
+        guard case .work(let file) = opened, file.writable, let workspace else { return }
+        workspace.closedForWriting(file.node)
+        if config.commitDelay == 0, workspace.activity.writers == 0 { commitPending(reason: "close") }
+    }
+
+    /// `fsync`, `fdatasync` and `fsyncdir`: the batch commits, and the call returns once the
+    /// commit and its ref are on disk.
+    func sync() throws {
+        guard let workspace, !config.readOnly else { return }
+        try workspace.commit()
+        try store.syncToDisk()
+    }
+
+    // MARK: Names
+
+    func mknod(parent: UInt64, name: [UInt8], mode: mode_t) throws -> Node {
+        let dir = try writableDirectory(try node(parent))
+        // A Git tree holds files, symlinks and directories only.
+        guard mode & S_IFMT == S_IFREG else { throw Errno.notPermitted }
+        try checkNewName(dir, name)
+        return .work(try workspace!.create(in: dir, name, executable: mode & 0o111 != 0))
+    }
+
+    /// `mkdir`; in `@/tags` and `@/branches` it makes a tag or branch at the tip, after
+    /// committing what is pending.
+    func mkdir(parent: UInt64, name: [UInt8]) throws -> Node {
+        let parentNode = try node(parent)
+        switch parentNode {
+        case .indexTags, .indexBranches:
+            guard let workspace, !config.readOnly, let ref = Namespace.decode(name) else { throw Errno.readOnly }
+            try workspace.commit()
+            if case .indexTags = parentNode { try store.tags.set(ref, to: workspace.base) } else { try store.branches.set(ref, to: workspace.base) }
+            return try child(of: parentNode, named: name)
+        default:
+            let dir = try writableDirectory(parentNode)
+            try checkNewName(dir, name)
+            return .work(try workspace!.makeDirectory(in: dir, name))
+        }
+    }
+
+    func symlink(parent: UInt64, name: [UInt8], target: [UInt8]) throws -> Node {
+        let dir = try writableDirectory(try node(parent))
+        try checkNewName(dir, name)
+        return .work(try workspace!.symlink(in: dir, name, target: target))
+    }
+
+    /// `unlink` and `rmdir`; `rmdir` of `@/tags/NAME` or `@/branches/NAME` deletes the ref.
+    func remove(parent: UInt64, name: [UInt8], directory: Bool) throws {
+        let parentNode = try node(parent)
+        switch parentNode {
+        case .indexTags, .indexBranches:
+            guard directory, !config.readOnly, let ref = Namespace.decode(name) else { throw Errno.readOnly }
+            if case .indexTags = parentNode {
+                guard try store.tags.get(ref) != nil else { throw Errno.noEntry }
+                try store.tags.delete(ref)
+            } else {
+                guard ref != config.branch else { throw Errno(code: EBUSY) }
+                guard try store.branches.get(ref) != nil else { throw Errno.noEntry }
+                try store.branches.delete(ref)
+            }
+        default:
+            let dir = try writableDirectory(parentNode)
+            if isMountRoot(dir), name.first == UInt8(ascii: "@"), try workspace!.child(dir, name) == nil {
+                throw Errno.readOnly  // a history folder
+            }
+            try workspace!.remove(in: dir, name, directory: directory)
+        }
+    }
+
+    /// `rename(2)` and `renameat2` flags. Between the branch and history: `EXDEV`, as between
+    /// two filesystems, so `mv` falls back to copying (and then meets `EROFS`).
+    /// `renameat2` flags (linux/fs.h; Glibc's module hides them without _GNU_SOURCE).
+    static let renameNoReplace: UInt32 = 1
+    static let renameExchange: UInt32 = 2
+
+    func rename(parent: UInt64, name: [UInt8], newParent: UInt64, newName: [UInt8], flags: UInt32) throws {
+        let from = try node(parent)
+        let to = try node(newParent)
+        switch (from, to) {
+        case (.work, .work): break
+        case (.work, _), (_, .work): throw config.readOnly ? Errno.readOnly : Errno.crossDevice
+        default: throw Errno.readOnly
+        }
+        let source = try writableDirectory(from)
+        let target = try writableDirectory(to)
+        guard flags & ~(Self.renameNoReplace | Self.renameExchange) == 0 else { throw Errno.invalid }
+        try checkNewName(target, newName)
+        if flags & Self.renameExchange != 0 { try checkNewName(source, name) }
+        try workspace!.rename(from: source, name, to: target, newName,
+                              noReplace: flags & Self.renameNoReplace != 0, exchange: flags & Self.renameExchange != 0)
+    }
+
+    func link(_ id: UInt64, newParent: UInt64) throws -> Never {
+        _ = try writableDirectory(try node(newParent))
+        _ = try writableNode(id)
+        throw Errno.notPermitted  // Git has no hard links
+    }
+
+    // MARK: Attributes
+
+    /// `chmod`, `chown`, `truncate`, `utimens`. Only the executable bit is stored; other mode
+    /// bits are accepted (so `mkstemp`'s 0600 works) and shown normalised. Ownership is the
+    /// mounting user's: changing it to anyone else is `EPERM`.
+    func setAttributes(_ id: UInt64, _ attr: stat, fields: Int32) throws {
+        let work = try writableNode(id)
+        let workspace = workspace!
+        if fields & FUSE_SET_ATTR_UID != 0, attr.st_uid != config.uid, attr.st_uid != uid_t.max { throw Errno.notPermitted }
+        if fields & FUSE_SET_ATTR_GID != 0, attr.st_gid != config.gid, attr.st_gid != gid_t.max { throw Errno.notPermitted }
+        if fields & FUSE_SET_ATTR_SIZE != 0 {
+            if work.isDirectory { throw Errno.isDirectory }
+            try workspace.truncate(work, to: Int(attr.st_size))
+        }
+        if fields & FUSE_SET_ATTR_MODE != 0, !work.isDirectory {
+            try workspace.setExecutable(work, attr.st_mode & 0o111 != 0)
+        }
+        if fields & FUSE_SET_ATTR_MTIME_NOW != 0 {
+            workspace.setModified(work, Date())
+        } else if fields & FUSE_SET_ATTR_MTIME != 0 {
+            workspace.setModified(work, Date(timeIntervalSince1970: Double(attr.st_mtim.tv_sec) + Double(attr.st_mtim.tv_nsec) / 1e9))
+        }
+    }
+
+    func allocate(handle: UInt64, mode: Int32, offset: Int, length: Int) throws {
+        guard mode == 0 else { throw Errno(code: EOPNOTSUPP) }
+        guard case .work(let file)? = handles.get(handle), file.writable else { throw Errno.badHandle }
+        try workspace!.allocate(file.node, length: offset + length)
+    }
+
+    /// Extended attributes: only `user.vost.message` on the mount's root, the message of the
+    /// next commit. Everything else is `ENOTSUP`.
+    func setMessage(_ id: UInt64, name: String, value: String?) throws {
+        guard case .work(let node) = try node(id), isMountRoot(node), name == "user.vost.message" else { throw Errno.notSupported }
+        if config.readOnly { throw Errno.readOnly }
+        workspace!.setMessage(value)
+    }
+}
