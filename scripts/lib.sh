@@ -41,6 +41,11 @@ ensure_build_deps() {
     ensure_fuse_device
 }
 
+# The programs the write tests point at the mount, as users would.
+ensure_test_tools() {
+    apt_ensure rsync vim nano zip unzip tar coreutils python3
+}
+
 # Debian's fuse3 makes /dev/fuse mode 0666 (udev) so that any user can mount through
 # fusermount3; machines without udev (containers, micro-VMs) may leave it 0600.
 ensure_fuse_device() {

@@ -23,6 +23,9 @@ final class Mount {
     let point: String
     let repo: String
     private var mounted = true
+    /// The daemon: `unmount` waits for it to exit, since it commits what is pending after
+    /// the kernel has let go of the mount point.
+    let daemon: Int32?
 
     init(_ repo: String, in dir: TempDir, arguments: [String] = [], name: String = "mnt") throws {
         self.repo = repo
@@ -30,6 +33,8 @@ final class Mount {
         try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
         try run([try vostmountBinary()] + arguments + [repo, point])
         #expect(isMounted(point), "vostmount returned but \(point) is not mounted")
+        daemon = try daemonPID(of: point)
+        #expect(daemon != nil, "no daemon found for \(point)")
     }
 
     func path(_ relative: String) -> String { relative.isEmpty ? point : "\(point)/\(relative)" }
@@ -38,6 +43,9 @@ final class Mount {
         guard mounted else { return }
         mounted = false
         if (try? run(["fusermount3", "-u", point])) == nil { _ = try? run(["fusermount3", "-u", "-z", point]) }
+        if let daemon {
+            #expect(eventually(within: 120) { !isRunning(daemon) }, "the daemon of \(point) did not exit")
+        }
     }
 
     deinit { unmount() }
@@ -98,4 +106,21 @@ func makeHistoryRepo(_ dir: TempDir) throws -> (repo: String, store: Store, comm
     ], message: "more kinds"))
     try store.branches.set("dev", to: snaps[2])
     return (repo, store, snaps)
+}
+
+/// Whether a process is alive (a zombie is not: nobody may reap it in a container).
+func isRunning(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return false }
+    let state = stat[stat.index(close, offsetBy: 2)]
+    return state != "Z" && state != "X"
+}
+
+/// A copy of `tree` without empty directories, which `git archive` leaves out (the
+/// repository has them, as empty trees, but a tar of them has no entry).
+func withoutEmptyDirectories(_ tree: String, in dir: TempDir) throws -> String {
+    let copy = dir.sub("pruned-\(UUID().uuidString.prefix(8))")
+    try run(["cp", "-a", tree, copy])
+    try run(["find", copy, "-mindepth", "1", "-depth", "-type", "d", "-empty", "-delete"])
+    return copy
 }

@@ -31,6 +31,10 @@ public final class WorkNode: Hashable, @unchecked Sendable {
     /// Open descriptors that may write: a node being written is never swapped for another
     /// writer's version under it.
     var writers = 0
+    /// A write failed (a full disk): the data is incomplete, so commits keep what the file
+    /// was before it was staged (`original`, nil for a new file) until it is rewritten.
+    var failedWrite = false
+    var original: ObjectID?
 
     /// Fixed at creation, so they can be read without the lock.
     public let isDirectory: Bool

@@ -15,9 +15,13 @@ extension Workspace {
     private func contentChanged(below dir: WorkNode?) {
         lastChange = Self.now()
         var current = dir
+        var first = true
         while let node = current {
             guard case .directory(let entries, let committed) = node.content else { break }
-            if committed == nil { break }  // already pending, and so is everything above it
+            // An ancestor already pending has pending ancestors too. (`dir` itself may have
+            // just been marked by `setEntries`, so the walk always goes past it.)
+            if committed == nil, !first { break }
+            first = false
             node.content = .directory(entries: entries, committed: nil)
             current = node.parent
         }
@@ -159,7 +163,7 @@ extension Workspace {
                 data.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: offset).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
                 node.content = .bytes(data)
             } else {
-                try staged(node).write(bytes, at: offset)
+                try failing(node) { try staged(node).write(bytes, at: offset) }
             }
             fileChanged(node)
         }
@@ -179,8 +183,9 @@ extension Workspace {
                 forgetBytes(node)
                 node.content = .bytes([])
             } else {
-                try staged(node).truncate(length)
+                try failing(node) { try staged(node).truncate(length) }
             }
+            if length == 0 { node.failedWrite = false }
             fileChanged(node)
         }
     }
@@ -189,7 +194,7 @@ extension Workspace {
     public func allocate(_ node: WorkNode, length: Int) throws {
         try locked {
             guard node.mode.isFile else { throw SnapshotError.isADirectory("not a file") }
-            try staged(node).allocate(length)
+            try failing(node) { try staged(node).allocate(length) }
             fileChanged(node)
         }
     }
@@ -218,6 +223,14 @@ extension Workspace {
         }
     }
 
+    /// Marks the node's data incomplete if staging it fails.
+    private func failing(_ node: WorkNode, _ body: () throws -> Void) throws {
+        do { try body() } catch {
+            node.failedWrite = true
+            throw error
+        }
+    }
+
     /// The node's staging file, made now (with the current content copied in) if needed.
     private func staged(_ node: WorkNode) throws -> StagedFile {
         switch node.content {
@@ -229,6 +242,7 @@ extension Workspace {
             node.content = .staged(file)
             return file
         case .blob(let id):
+            node.original = id
             let file = try StagedFile(directory: stagingDirectory)
             let reader = try BlobReader(store: store, id: id)
             var offset = 0

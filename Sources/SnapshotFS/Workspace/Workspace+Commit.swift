@@ -66,6 +66,10 @@ extension Workspace {
         var list: [TreeEntry] = []
         list.reserveCapacity(entries.count)
         for (name, node) in entries {
+            if node.failedWrite {
+                if let original = node.original { list.append(TreeEntry(name: name, mode: node.mode, id: original)) }
+                continue
+            }
             let id: ObjectID
             switch node.content {
             case .blob(let blob), .tree(let blob): id = blob
