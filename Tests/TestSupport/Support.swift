@@ -119,8 +119,9 @@ public func vostPython() throws -> String {
     return python
 }
 
+/// Runs a Python script (no vost needed); the interpreter is the same one.
 public func python(_ script: String, _ args: [String] = []) throws -> String {
-    try run([try vostPython(), "-c", script] + args)
+    try run([ProcessInfo.processInfo.environment["VOST_PYTHON"] ?? "python3", "-c", script] + args)
 }
 
 /// A value behind a lock (the engine's own `Locked` is internal to it).

@@ -69,7 +69,11 @@ extension GitRepository {
         } else {
             code = git_reference_create_matching(&ref, pointer, name, &new, 0, nil, message)
         }
-        if code == GIT_EMODIFIED.rawValue { throw SnapshotError.stale("branch \(name.replacingOccurrences(of: "refs/heads/", with: "")) has moved") }
+        // A lock file held by another writer (git itself does not take vost.lock) means the
+        // ref is being moved right now: as stale as a moved ref, and retried the same way.
+        if code == GIT_EMODIFIED.rawValue || code == GIT_ELOCKED.rawValue {
+            throw SnapshotError.stale("branch \(name.replacingOccurrences(of: "refs/heads/", with: "")) has moved")
+        }
         if code == GIT_EEXISTS.rawValue { throw SnapshotError.alreadyExists(name) }
         try check(code, "cannot update \(name)")
         git_reference_free(ref)

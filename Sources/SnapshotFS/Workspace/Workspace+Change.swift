@@ -180,6 +180,7 @@ extension Workspace {
                 if length < data.count { data.removeSubrange(length...) } else { data.append(contentsOf: repeatElement(0, count: length - data.count)) }
                 node.content = .bytes(data)
             } else if length == 0, !node.isStaged {
+                if case .blob(let id) = node.content { node.original = id }
                 forgetBytes(node)
                 node.content = .bytes([])
             } else {

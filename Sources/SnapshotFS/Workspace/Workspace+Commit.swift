@@ -87,6 +87,7 @@ extension Workspace {
                     id = try store.writeBlob(fromDescriptor: file.fd, size: file.size)
                 }
                 file.blob = id
+                node.original = id
                 // Nobody is writing: the staged copy has done its job.
                 if node.writers == 0 { node.content = .blob(id) }
             }

@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+@testable import SnapshotFS
+import TestSupport
+
+/// Operations a Git tree cannot hold, or that touch history, fail with the errno a Linux
+/// user expects and change nothing.
+@Suite(.serialized) struct WriteErrorTests {
+    /// Runs a Python snippet that performs one call and prints the errno name (or "ok").
+    func errno(_ call: String, _ mount: Mount) throws -> String {
+        try python("""
+            import ctypes, errno, os, sys
+            os.chdir(sys.argv[1])
+            libc = ctypes.CDLL(None, use_errno=True)
+            def renameat2(a, b, flags):
+                if libc.renameat2(-100, a.encode(), -100, b.encode(), flags) != 0:
+                    e = ctypes.get_errno(); raise OSError(e, os.strerror(e))
+            try:
+                \(call)
+                print('ok')
+            except OSError as e:
+                print(errno.errorcode[e.errno])
+            """, [mount.point]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func everyRefusalHasItsErrnoAndChangesNothing() throws {
+        let dir = TempDir("errors")
+        let (repo, _, _) = try makeHistoryRepo(dir)
+        let mount = try Mount(repo, in: dir, arguments: ["--commit-delay", "600"])
+        defer { mount.unmount() }
+        try sh("mkdir -p full/inner empty && echo a > full/a && echo b > b.txt", in: mount.point)
+        let listing = try run(["ls", "-aR", mount.point])
+
+        #expect(try errno("os.link('b.txt', 'hard')", mount) == "EPERM")
+        #expect(try errno("os.mkfifo('fifo')", mount) == "EPERM")
+        #expect(try errno("os.mknod('dev', 0o600 | 0o020000, os.makedev(1, 3))", mount) == "EPERM")
+        #expect(try errno("os.mkdir('.git')", mount) == "EPERM")
+        #expect(try errno("open('full/.GIT', 'w')", mount) == "EPERM")
+        #expect(try errno("os.rename('b.txt', 'full/.git')", mount) == "EPERM")
+        #expect(try errno("open('@new', 'w')", mount) == "EINVAL")
+        #expect(try errno("os.mkdir('@dir')", mount) == "EINVAL")
+        #expect(try errno("os.rename('b.txt', '@b')", mount) == "EINVAL")
+        #expect(try errno("os.chown('b.txt', 4321, -1)", mount) == "EPERM")
+        #expect(try errno("os.rmdir('full')", mount) == "ENOTEMPTY")
+        #expect(try errno("os.rename('empty', 'full')", mount) == "ENOTEMPTY")
+        #expect(try errno("os.rename('b.txt', 'full')", mount) == "EISDIR")
+        #expect(try errno("os.rename('empty', 'b.txt')", mount) == "ENOTDIR")
+        #expect(try errno("os.rename('full', 'full/inner/x')", mount) == "EINVAL")
+        #expect(try errno("os.unlink('full')", mount) == "EISDIR")
+        #expect(try errno("os.rmdir('b.txt')", mount) == "ENOTDIR")
+        #expect(try errno("os.open('b.txt', os.O_CREAT | os.O_EXCL | os.O_WRONLY)", mount) == "EEXIST")
+        #expect(try errno("renameat2('b.txt', 'full/a', 1)", mount) == "EEXIST")  // RENAME_NOREPLACE
+        // History: read-only inside, a different device for a rename across.
+        #expect(try errno("open('@~1/README.md', 'a')", mount) == "EROFS")
+        #expect(try errno("open('@v1/new', 'w')", mount) == "EROFS")
+        #expect(try errno("os.mkdir('@~1/d')", mount) == "EROFS")
+        #expect(try errno("os.unlink('@~1/README.md')", mount) == "EROFS")
+        #expect(try errno("os.rmdir('@~1')", mount) == "EROFS")
+        #expect(try errno("os.chmod('@~1/README.md', 0o755)", mount) == "EROFS")
+        #expect(try errno("os.rename('b.txt', '@~1/b.txt')", mount) == "EXDEV")
+        #expect(try errno("os.rename('@~1/README.md', 'README2')", mount) == "EXDEV")
+        #expect(try errno("os.truncate('@~1/README.md', 0)", mount) == "EROFS")
+        #expect(try errno("os.mkdir('@/log/x')", mount) == "EROFS")
+        #expect(try errno("os.setxattr('b.txt', 'user.vost.message', b'x')", mount) == "ENOTSUP")
+        #expect(try errno("os.setxattr('.', 'user.other', b'x')", mount) == "ENOTSUP")
+        #expect(try run(["ls", "-aR", mount.point]) == listing, "nothing changed")
+
+        // What is allowed: RENAME_EXCHANGE swaps, chmod keeps only the executable bit.
+        #expect(try errno("renameat2('b.txt', 'full/a', 2)", mount) == "ok")
+        #expect(contents(mount.path("b.txt")) == "a\n")
+        #expect(contents(mount.path("full/a")) == "b\n")
+        #expect(try errno("renameat2('empty', 'full', 2)", mount) == "ok")
+        #expect(FileManager.default.fileExists(atPath: mount.path("empty/inner")))
+        try run(["chmod", "700", mount.path("b.txt")])
+        #expect(try run(["stat", "-c", "%a", mount.path("b.txt")]) == "755\n")
+        try run(["chmod", "600", mount.path("b.txt")])
+        #expect(try run(["stat", "-c", "%a", mount.path("b.txt")]) == "644\n")
+        #expect(try errno("os.chown('b.txt', os.getuid(), os.getgid())", mount) == "ok")
+    }
+
+    @Test func readOnlyMountRefusesWithEROFS() throws {
+        let dir = TempDir("errors")
+        let (repo, _, _) = try makeHistoryRepo(dir)
+        let mount = try Mount(repo, in: dir, arguments: ["--read-only"])
+        defer { mount.unmount() }
+        #expect(try errno("open('x', 'w')", mount) == "EROFS")
+        #expect(try errno("open('README.md', 'a')", mount) == "EROFS")
+        #expect(try errno("os.unlink('README.md')", mount) == "EROFS")
+        #expect(!FileManager.default.fileExists(atPath: repo + "/vostmount-staging"), "a read-only mount writes nothing")
+    }
+}
