@@ -276,6 +276,63 @@ unmount(big_point)
 rows.append(("daemon peak RSS after the tree cases (VmHWM)", (gen_mem[0], 0), "target", (128, 0), 128 / gen_mem[0], "< 128 MiB"))
 rows.append((f"daemon peak RSS after the {big_label} file cases (VmHWM)", (big_mem[0], 0), "target", (128, 0), 128 / big_mem[0], "< 128 MiB"))
 
+# Writes through the mount, each ending in one commit, against a native checkout + git.
+os.environ.update(GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="b@b", GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="b@b")
+work_w = f"{work}/writes"
+os.makedirs(work_w)
+SMALL = 1000 if args.quick else 10_000
+src = f"{work_w}/src"
+for d in range(100):
+    os.makedirs(f"{src}/d{d:02d}")
+for i in range(SMALL):
+    with open(f"{src}/d{i % 100:02d}/f{i:05d}", "wb") as f:
+        f.write(b"w" * 92 + f"{i:08d}".encode())
+wrepo = f"{work_w}/w.git"
+wpoint = f"{work_w}/mnt"
+os.makedirs(wpoint)
+sh([MOUNT, "--create", wrepo, wpoint])
+checkout = f"{work_w}/checkout"
+sh(f"git init -q {checkout} && git -C {checkout} commit -q --allow-empty -m init")
+
+
+def commits(repo):
+    return int(subprocess.run(["git", "--git-dir", repo, "rev-list", "--count", "main"], capture_output=True, text=True, check=True).stdout)
+
+
+def write_case(label, ours_cmd, native_cmd, target):
+    before = commits(wrepo)
+    os.sync()
+    ours = timed(ours_cmd)
+    made = commits(wrepo) - before
+    os.sync()
+    native = timed(native_cmd)
+    row(f"{label} ({made} commit{'s' if made != 1 else ''})", (ours, 0), "native + git add + git commit", (native, 0), target)
+
+
+write_case(f"cp -r {SMALL:,} files of 100 B into the mount, then sync MNT",
+           f"cp -r {src} {wpoint}/src && sync {wpoint}",
+           f"cp -r {src} {checkout}/src && git -C {checkout} add -A && git -C {checkout} commit -q -m cp",
+           "<= 2x time")
+write_case(f"rm -rf those {SMALL:,} files, then sync MNT",
+           f"rm -rf {wpoint}/src && sync {wpoint}",
+           f"rm -rf {checkout}/src && git -C {checkout} commit -q -a -m rm",
+           "<= 2x time")
+write_case(f"cp a {BIG >> 20} MiB file into the mount, then sync it",
+           f"cp {big} {wpoint}/big.bin && sync {wpoint}/big.bin",
+           f"cp {big} {checkout}/big.bin && git -C {checkout} add big.bin && git -C {checkout} commit -q -m big",
+           "<= 1.5x time")
+write_mem = daemon_memory(wpoint)
+if os.path.isdir(real):
+    tarball = f"{work_w}/nio.tar"
+    sh(f"git --git-dir {real} archive HEAD > {tarball}")
+    count = int(subprocess.run(f"tar -tf {tarball} | grep -vc '/$'", shell=True, capture_output=True, text=True).stdout)
+    write_case(f"tar -x swift-nio ({count:,} files) into the mount, then sync MNT",
+               f"mkdir {wpoint}/nio && tar -xf {tarball} -C {wpoint}/nio && sync {wpoint}",
+               f"mkdir {checkout}/nio && tar -xf {tarball} -C {checkout}/nio && git -C {checkout} add -A && git -C {checkout} commit -q -m nio",
+               "<= 2x time")
+unmount(wpoint)
+rows.append(("daemon peak RSS after the write cases (VmHWM)", (write_mem[0], 0), "target", (128, 0), 128 / write_mem[0], "< 128 MiB"))
+
 shutil.rmtree(work)
 
 lines = [
