@@ -180,14 +180,14 @@ final class Filesystem: @unchecked Sendable {
         case .work(let work):
             let info = try workspace!.info(work)
             let time = info.modified ?? workspace!.base.time
-            let writable = config.readOnly ? mode_t(0) : 0o200
+            // DESIGN: files 0644/0755 everywhere; directories 0755, 0555 where nothing can change.
             switch info.mode {
             case .directory:
-                return makeStat(id: id, mode: S_IFDIR | 0o555 | writable, size: 0, nlink: 2 + info.subdirectories, time: time)
+                return makeStat(id: id, mode: S_IFDIR | (config.readOnly ? 0o555 : 0o755), size: 0, nlink: 2 + info.subdirectories, time: time)
             case .gitlink: return makeStat(id: id, mode: S_IFDIR | 0o555, size: 0, nlink: 2, time: time)
             case .symlink: return makeStat(id: id, mode: S_IFLNK | 0o777, size: info.size, nlink: 1, time: time)
-            case .executable: return makeStat(id: id, mode: S_IFREG | 0o555 | writable, size: info.size, nlink: 1, time: time)
-            case .file: return makeStat(id: id, mode: S_IFREG | 0o444 | writable, size: info.size, nlink: 1, time: time)
+            case .executable: return makeStat(id: id, mode: S_IFREG | 0o755, size: info.size, nlink: 1, time: time)
+            case .file: return makeStat(id: id, mode: S_IFREG | 0o644, size: info.size, nlink: 1, time: time)
             }
         case .commit:
             let (snap, path) = try view(node)!
@@ -197,7 +197,7 @@ final class Filesystem: @unchecked Sendable {
         }
     }
 
-    /// A history entry's attributes: read-only modes, the commit's time.
+    /// A history entry's attributes: the commit's time; directories 0555.
     func attributes(of entry: TreeEntry, in snap: Snapshot, id: UInt64) throws -> stat {
         switch entry.mode {
         case .directory:
@@ -207,9 +207,9 @@ final class Filesystem: @unchecked Sendable {
         case .symlink:
             return makeStat(id: id, mode: S_IFLNK | 0o777, size: try store.blobSize(entry.id), nlink: 1, time: snap.time)
         case .executable:
-            return makeStat(id: id, mode: S_IFREG | 0o555, size: try store.blobSize(entry.id), nlink: 1, time: snap.time)
+            return makeStat(id: id, mode: S_IFREG | 0o755, size: try store.blobSize(entry.id), nlink: 1, time: snap.time)
         case .file:
-            return makeStat(id: id, mode: S_IFREG | 0o444, size: try store.blobSize(entry.id), nlink: 1, time: snap.time)
+            return makeStat(id: id, mode: S_IFREG | 0o644, size: try store.blobSize(entry.id), nlink: 1, time: snap.time)
         }
     }
 

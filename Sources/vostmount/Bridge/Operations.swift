@@ -15,6 +15,8 @@ enum Operations {
             conn.pointee.max_readahead = 1 << 20
             if conn.pointee.capable & UInt32(FUSE_CAP_READDIRPLUS) != 0 { conn.pointee.want |= UInt32(FUSE_CAP_READDIRPLUS) }
             if conn.pointee.capable & UInt32(FUSE_CAP_ASYNC_READ) != 0 { conn.pointee.want |= UInt32(FUSE_CAP_ASYNC_READ) }
+            // O_TRUNC arrives with the open instead of as a separate setattr round trip.
+            if conn.pointee.capable & UInt32(FUSE_CAP_ATOMIC_O_TRUNC) != 0 { conn.pointee.want |= UInt32(FUSE_CAP_ATOMIC_O_TRUNC) }
             // Directories need no open handle: the kernel then skips opendir/releasedir (two
             // round trips per directory of a walk) and keeps listings cached until told
             // otherwise, which the tip watcher does for exactly the directories that change.
@@ -71,6 +73,8 @@ enum Operations {
                 let (handle, keep) = try fs.open(UInt64(ino), flags: fi.pointee.flags)
                 fi.pointee.fh = handle
                 fi.pointee.keep_cache = keep ? 1 : 0
+                // A file opened only to read has nothing to flush: close costs no round trip.
+                if fi.pointee.flags & O_ACCMODE == O_RDONLY && fi.pointee.flags & O_TRUNC == 0 { fi.pointee.noflush = 1 }
                 fuse_reply_open(req, fi)
             }
         }
