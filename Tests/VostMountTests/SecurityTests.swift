@@ -46,6 +46,11 @@ import TestSupport
         #expect(try run(["runuser", "-u", user, "--", "cat", point + "/README.md"]) == "hello\n")
         #expect(try run(["runuser", "-u", user, "--", "cat", point + "/@v1/src/app.py"]) == "print('v1')\n")
         #expect(try run(["runuser", "-u", user, "--", "stat", "-c", "%U", point + "/README.md"]) == "\(user)\n")
+        // The user writes: the data is staged privately (owned by them, 0700/0600) and
+        // committed as them.
+        try run(["runuser", "-u", user, "--", "sh", "-c", "head -c 200000 /dev/zero > '\(point)/staged.bin' && sync '\(point)/staged.bin'"])
+        #expect(try git(repo, "cat-file", "-s", "main:staged.bin") == "200000\n")
+        #expect(try run(["stat", "-c", "%U %a", repo + "/vostmount-staging"]) == "\(user) 700\n")
         // Without allow_other, even root is kept out.
         let (status, stderr) = try runFailing(["ls", point])
         #expect(status != 0)
