@@ -76,6 +76,16 @@ import TestSupport
         try run(["chmod", "600", mount.path("b.txt")])
         #expect(try run(["stat", "-c", "%a", mount.path("b.txt")]) == "644\n")
         #expect(try errno("os.chown('b.txt', os.getuid(), os.getgid())", mount) == "ok")
+        // A directory renamed over an empty one replaces it; fdatasync commits like fsync.
+        try sh("mkdir -p moving/inside target-empty && echo m > moving/inside/m", in: mount.point)
+        #expect(try errno("os.rename('moving', 'target-empty')", mount) == "ok")
+        #expect(contents(mount.path("target-empty/inside/m")) == "m\n")
+        let before = try tipHash(mount.repo)
+        #expect(try errno("fd = os.open('target-empty/inside/m', os.O_RDONLY); os.fdatasync(fd)", mount) == "ok")
+        #expect(try tipHash(mount.repo) != before)
+        #expect(try git(mount.repo, "show", "main:target-empty/inside/m") == "m\n")
+        // statfs answers for the repository's filesystem.
+        #expect(try run(["stat", "-f", "-c", "%l", mount.point]) == "255\n")
     }
 
     @Test func readOnlyMountRefusesWithEROFS() throws {
