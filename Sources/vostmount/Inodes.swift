@@ -3,17 +3,24 @@ import Foundation
 
 /// Inode numbers for nodes, with the kernel's lookup counts.
 ///
-/// Numbers come from a counter and are never reused, so a late `forget` can never hit a
-/// newer node that took the same number (the kernel's generation stays 0). Every reply that
-/// hands the kernel an entry (`lookup`, `mkdir`, `readdirplus`...) raises the node's count by
-/// one; `forget` lowers it by what the kernel says, and at zero the node is dropped. A count
-/// going below zero means the kernel and we disagree: that is logged, never a crash.
+/// Numbers are never reused, so a late `forget` can never hit a newer node that took the
+/// same number (the kernel's generation stays 0). A node of the branch is numbered by its
+/// `WorkNode.serial` (even numbers), so a plain `readdir` can name any entry without adding
+/// it here; history and index nodes get odd numbers from a counter, kept in `ids` while the
+/// kernel knows them. The mount root is always `FUSE_ROOT_ID`.
+///
+/// Every reply that hands the kernel an entry (`lookup`, `mkdir`, `readdirplus`...) raises the
+/// node's count by one; `forget` lowers it by what the kernel says, and at zero the node is
+/// dropped. A count going below zero means the kernel and we disagree: that is logged, never
+/// a crash.
 final class InodeTable: @unchecked Sendable {
     // @unchecked: `state` is only touched under `lock`.
     private struct State {
+        /// The nodes the kernel holds, with how many times it was told of each.
         var nodes: [UInt64: (node: Node, lookups: UInt64)] = [:]
+        /// Numbers given to nodes that are not of the branch (they have no serial).
         var ids: [Node: UInt64] = [:]
-        var next: UInt64 = 2
+        var next: UInt64 = 3
     }
     private let lock = NSLock()
     private var state = State()
@@ -22,13 +29,20 @@ final class InodeTable: @unchecked Sendable {
     init(root: Node) {
         self.root = root
         state.nodes[UInt64(FUSE_ROOT_ID)] = (root, 1)
-        state.ids[root] = UInt64(FUSE_ROOT_ID)
+    }
+
+    /// The number a node has without asking the table, if it has one by nature.
+    private func intrinsicID(_ node: Node) -> UInt64? {
+        if node == root { return UInt64(FUSE_ROOT_ID) }
+        if case .work(let work) = node { return work.serial << 1 }
+        return nil
     }
 
     /// The inode of `node` if the kernel may know it; never creates one.
     func existingID(_ node: Node) -> UInt64? {
         lock.lock()
         defer { lock.unlock() }
+        if let id = intrinsicID(node) { return state.nodes[id] == nil ? nil : id }
         return state.ids[node]
     }
 
@@ -43,27 +57,25 @@ final class InodeTable: @unchecked Sendable {
     func lookedUp(_ node: Node) -> UInt64 {
         lock.lock()
         defer { lock.unlock() }
-        if let id = state.ids[node] {
-            state.nodes[id]!.lookups += 1
-            return id
-        }
-        let id = state.next
-        state.next += 1
-        state.ids[node] = id
-        state.nodes[id] = (node, 1)
+        let id = numberLocked(node)
+        state.nodes[id] = (node, (state.nodes[id]?.lookups ?? 0) + 1)
         return id
     }
 
-    /// The inode a plain `readdir` shows for a node (its number if known, else a fresh one
-    /// kept with no lookups, so that a later lookup returns the same number).
+    /// The number a listing shows for a node, without counting a lookup. Branch nodes cost
+    /// nothing; another node keeps its number (with no lookups) so a later lookup matches.
     func peek(_ node: Node) -> UInt64 {
         lock.lock()
         defer { lock.unlock() }
+        return numberLocked(node)
+    }
+
+    private func numberLocked(_ node: Node) -> UInt64 {
+        if let id = intrinsicID(node) { return id }
         if let id = state.ids[node] { return id }
         let id = state.next
-        state.next += 1
+        state.next += 2
         state.ids[node] = id
-        state.nodes[id] = (node, 0)
         return id
     }
 
@@ -73,17 +85,12 @@ final class InodeTable: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard id != UInt64(FUSE_ROOT_ID), let entry = state.nodes[id] else { return true }
-        guard entry.lookups >= count else {
+        guard entry.lookups > count else {
             state.nodes.removeValue(forKey: id)
-            state.ids.removeValue(forKey: entry.node)
-            return false
+            if intrinsicID(entry.node) == nil { state.ids.removeValue(forKey: entry.node) }
+            return entry.lookups == count
         }
-        if entry.lookups == count {
-            state.nodes.removeValue(forKey: id)
-            state.ids.removeValue(forKey: entry.node)
-        } else {
-            state.nodes[id]!.lookups -= count
-        }
+        state.nodes[id] = (entry.node, entry.lookups - count)
         return true
     }
 

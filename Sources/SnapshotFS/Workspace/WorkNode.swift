@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// One file, symlink or directory of a `Workspace`: a live object, so that whoever holds it
 /// (an open file, the mount's inode table) keeps the same thing across renames, and an
@@ -39,8 +40,14 @@ public final class WorkNode: Hashable, @unchecked Sendable {
     /// Fixed at creation, so they can be read without the lock.
     public let isDirectory: Bool
     public let isGitlink: Bool
+    /// Unique among the nodes of this process and never reused: a mount numbers its inodes
+    /// with it, so listing a directory needs no table entry per name (see `InodeTable`).
+    public let serial: UInt64
+
+    private static let serials = Atomic<UInt64>(1)
 
     init(mode: FileMode, content: Content, parent: WorkNode?) {
+        serial = Self.serials.wrappingAdd(1, ordering: .relaxed).oldValue
         isDirectory = mode == .directory
         isGitlink = mode == .gitlink
         self.mode = mode

@@ -39,35 +39,36 @@ enum Directory {
                 }
                 attr.st_ino = ino_t(fs.inodes.peek(node))
             }
-            let written = (name + [0]).withUnsafeBytes { rawName -> Int in
-                let cName = rawName.baseAddress!.assumingMemoryBound(to: CChar.self)
-                return buffer.withUnsafeMutableBufferPointer { out -> Int in
-                    let rest = out.baseAddress! + used
-                    if plus {
-                        var entry = fuse_entry_param()
-                        entry.attr = attr
-                        let needed = fuse_add_direntry_plus(req, rest, size - used, cName, &entry, off_t(index + 1))
-                        return needed
+            var entry = fuse_entry_param()
+            if plus && !isDotName {
+                // The number goes into the buffer now; the lookup is counted below, only once
+                // the entry is known to fit (the kernel receives exactly what fits).
+                let id = fs.inodes.peek(node)
+                attr.st_ino = ino_t(id)
+                entry.ino = fuse_ino_t(id)
+                entry.attr_timeout = fs.attrTimeout(node)
+                entry.entry_timeout = fs.entryTimeout(parent: dirNode, child: node)
+            }
+            entry.attr = attr
+            func add() -> Int {
+                (name + [0]).withUnsafeBytes { rawName -> Int in
+                    let cName = rawName.baseAddress!.assumingMemoryBound(to: CChar.self)
+                    return buffer.withUnsafeMutableBufferPointer { out -> Int in
+                        let rest = out.baseAddress! + used
+                        if plus { return fuse_add_direntry_plus(req, rest, size - used, cName, &entry, off_t(index + 1)) }
+                        return fuse_add_direntry(req, rest, size - used, cName, &attr, off_t(index + 1))
                     }
-                    return fuse_add_direntry(req, rest, size - used, cName, &attr, off_t(index + 1))
                 }
             }
+            let written = add()
             if written > size - used { break }
             if plus && !isDotName {
-                // Counted only once the entry is really in the buffer the kernel receives;
-                // the inode number must be in it, so the entry is written again with it.
+                // A history node forgotten meanwhile comes back under a new number: say that one.
                 let id = fs.inodes.lookedUp(node)
-                attr.st_ino = ino_t(id)
-                _ = (name + [0]).withUnsafeBytes { rawName in
-                    buffer.withUnsafeMutableBufferPointer { out in
-                        var entry = fuse_entry_param()
-                        entry.ino = fuse_ino_t(id)
-                        entry.attr = attr
-                        entry.attr_timeout = fs.attrTimeout(node)
-                        entry.entry_timeout = fs.entryTimeout(parent: dirNode, child: node)
-                        _ = fuse_add_direntry_plus(req, out.baseAddress! + used, size - used,
-                                                   rawName.baseAddress!.assumingMemoryBound(to: CChar.self), &entry, off_t(index + 1))
-                    }
+                if id != entry.ino {
+                    entry.ino = fuse_ino_t(id)
+                    entry.attr.st_ino = ino_t(id)
+                    _ = add()
                 }
             }
             used += written
