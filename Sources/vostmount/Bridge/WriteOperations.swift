@@ -72,7 +72,10 @@ enum WriteOperations {
                 fuse_reply_write(req, size)
             }
         }
-        ops.flush = { req, _, _ in fuse_reply_err(req, 0) }
+        // Nothing happens at close that release does not do (writes reach us as they are
+        // made), so ENOSYS tells the kernel once never to send a flush: one round trip less
+        // on every close, which is what a read-only mount's reads cost most.
+        ops.flush = { req, _, _ in fuse_reply_err(req, ENOSYS) }
         ops.fsync = { req, _, _, _ in
             answer(req) { fs in
                 try fs.sync()
