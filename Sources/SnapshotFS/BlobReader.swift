@@ -112,16 +112,33 @@ final class ForwardWindow {
     }
 }
 
-/// A large blob being inflated into an unlinked temp file; `frontier` bytes are in it.
+/// A large blob being inflated into an unlinked temp file; `frontier` bytes are inflated.
+///
+/// A reader at the frontier (a `cat`, a copy) is served from the last few MiB inflated,
+/// kept in memory, while the file is written behind it on a queue of its own: the spool
+/// costs the sequential reader no disk round trip, yet every byte ends up in the file, where
+/// a later reader at any offset (the same blob in `@~1`, a seek back) finds it with a `pread`.
 final class Spool: @unchecked Sendable {
-    // @unchecked: `stream` and `frontier` are under `lock`; the file below the frontier
-    // never changes, so reads of it take no lock.
+    // @unchecked: `stream`, `frontier` and `recent` are under `lock`, `failure` under
+    // `failureLock` (the queue takes it while a filler holding `lock` may wait for the queue);
+    // the file below what the queue has written never changes, so reads of it take no lock.
     let id: ObjectID
     let size: Int
     private let fd: Int32
     private let lock = NSLock()
     private var stream: BlobStream?
     private var frontier = 0
+    /// The newest inflated chunks, oldest first, at most `recentBytes` of them.
+    private var recent: [(offset: Int, bytes: [UInt8])] = []
+    static let recentBytes = 8 << 20
+    /// Writes the inflated chunks into the file, in order. At most `backlogBytes` may wait,
+    /// so a slow disk holds the reader back instead of growing memory.
+    private let writer = DispatchQueue(label: "vostmount.spool")
+    private let backlog = DispatchSemaphore(value: Spool.backlogChunks)
+    static let backlogChunks = 16
+    /// The errno of a failed write (a full disk): the file is then incomplete.
+    private var failure: Int32?
+    private let failureLock = NSLock()
 
     init(id: ObjectID, size: Int, stream: BlobStream, directory: String) throws {
         self.id = id
@@ -133,10 +150,17 @@ final class Spool: @unchecked Sendable {
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
     }
 
-    deinit { close(fd) }
+    deinit {
+        writer.sync {}
+        close(fd)
+    }
 
     func read(from offset: Int, to end: Int) throws -> [UInt8] {
-        try fill(to: end)
+        if let bytes = try fillAndServe(from: offset, to: end) { return bytes }
+        writer.sync {}  // the bytes are older than memory: wait until they are in the file
+        if let failure = failureLock.withLock({ failure }) {
+            throw SnapshotError.io(errno: failure, "cannot write the spool of \(id)")
+        }
         return try [UInt8](unsafeUninitializedCapacity: end - offset) { buffer, count in
             count = 0
             while count < end - offset {
@@ -148,25 +172,52 @@ final class Spool: @unchecked Sendable {
         }
     }
 
-    private func fill(to end: Int) throws {
+    /// Inflates up to `end`; returns the bytes when they are still in memory.
+    private func fillAndServe(from offset: Int, to end: Int) throws -> [UInt8]? {
         lock.lock()
         defer { lock.unlock() }
-        guard frontier < end, let stream else { return }
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { chunk.deallocate() }
-        while frontier < end {
-            let n = try stream.read(into: chunk)
-            guard n > 0 else { throw SnapshotError.io(errno: EIO, "blob \(id) ended early") }
-            var written = 0
-            while written < n {
-                let w = pwrite(fd, chunk.baseAddress! + written, n - written, off_t(frontier + written))
-                if w < 0 && errno == EINTR { continue }
-                guard w > 0 else { throw SnapshotError.posix("cannot write the spool of \(id)") }
-                written += w
+        while frontier < end, let stream {
+            let chunk = try [UInt8](unsafeUninitializedCapacity: 1 << 20) { buffer, count in
+                count = try stream.read(into: UnsafeMutableRawBufferPointer(buffer))
             }
-            frontier += n
+            guard !chunk.isEmpty else { throw SnapshotError.io(errno: EIO, "blob \(id) ended early") }
+            write(chunk, at: frontier)
+            recent.append((frontier, chunk))
+            frontier += chunk.count
+            while let first = recent.first, frontier - (first.offset + first.bytes.count) >= Self.recentBytes {
+                recent.removeFirst()
+            }
+            if frontier >= size { self.stream = nil }  // done: release the file and zlib state
         }
-        if frontier >= size { self.stream = nil }  // done: release the file and zlib state
+        guard let first = recent.first, offset >= first.offset else { return nil }
+        // A read that is exactly one chunk (aligned 1 MiB reads) shares it without a copy.
+        if let exact = recent.first(where: { $0.offset == offset && $0.bytes.count == end - offset }) { return exact.bytes }
+        var out: [UInt8] = []
+        out.reserveCapacity(end - offset)
+        for (chunkOffset, bytes) in recent where chunkOffset < end && chunkOffset + bytes.count > offset {
+            out.append(contentsOf: bytes[(max(offset, chunkOffset) - chunkOffset)..<(min(end, chunkOffset + bytes.count) - chunkOffset)])
+        }
+        return out
+    }
+
+    /// Queues a chunk for the file; waits while the queue holds `backlogChunks` already.
+    private func write(_ chunk: [UInt8], at offset: Int) {
+        backlog.wait()
+        writer.async { [self] in
+            defer { backlog.signal() }
+            guard failureLock.withLock({ failure }) == nil else { return }
+            let failed: Int32? = chunk.withUnsafeBytes { bytes in
+                var done = 0
+                while done < bytes.count {
+                    let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+                    if n < 0 && errno == EINTR { continue }
+                    guard n > 0 else { return n == 0 ? ENOSPC : errno }
+                    done += n
+                }
+                return nil
+            }
+            if let failed { failureLock.withLock { failure = failed } }
+        }
     }
 }
 
