@@ -41,9 +41,9 @@ ensure_build_deps() {
     ensure_fuse_device
 }
 
-# The programs the write tests point at the mount, as users would.
+# The programs the write tests point at the mount, as users would (tmux gives nano a terminal).
 ensure_test_tools() {
-    apt_ensure rsync vim nano zip unzip tar coreutils python3
+    apt_ensure rsync vim nano tmux zip unzip tar coreutils python3
 }
 
 # Debian's fuse3 makes /dev/fuse mode 0666 (udev) so that any user can mount through

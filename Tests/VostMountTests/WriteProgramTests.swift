@@ -107,4 +107,46 @@ import TestSupport
         defer { again.unmount() }
         try expectSameTree(native, again.point)
     }
+
+    /// nano needs a terminal: tmux gives it one, and each key goes in only once the screen
+    /// shows nano is ready for it (polled, with a deadline; a missed wait fails the script).
+    /// `--locking` makes it keep a `.NAME.swp` lock file beside the file while editing.
+    static let nanoSession = #"""
+    set -eu
+    trap 'tmux kill-session -t "$SESSION" 2>/dev/null || true' EXIT
+    wait_for() {
+        for _ in $(seq 200); do
+            tmux capture-pane -p -t "$SESSION" 2>/dev/null | grep -q "$1" && return 0
+            sleep 0.05
+        done
+        echo "nano never showed: $1" >&2
+        return 1
+    }
+    TERM=xterm tmux new-session -d -s "$SESSION" -x 100 -y 30 "nano --locking notes.txt"
+    wait_for "first line"
+    test -e .notes.txt.swp
+    tmux send-keys -t "$SESSION" "nano was here " C-o
+    wait_for "File Name to Write"
+    tmux send-keys -t "$SESSION" Enter
+    wait_for "Wrote"
+    tmux send-keys -t "$SESSION" C-x
+    for _ in $(seq 200); do tmux has-session -t "$SESSION" 2>/dev/null || exit 0; sleep 0.05; done
+    echo "nano did not exit" >&2
+    exit 1
+    """#
+
+    @Test func nanoSavesThroughTheMount() throws {
+        let dir = TempDir("nano")
+        let (repo, _, _) = try makeHistoryRepo(dir)
+        let mount = try Mount(repo, in: dir, arguments: ["--commit-delay", "600"])
+        defer { mount.unmount() }
+        try sh("printf 'first line\\n' > notes.txt", in: mount.point)
+        _ = try sh(Self.nanoSession, in: mount.point, env: ["SESSION": "vost-nano-\(getpid())"])
+        #expect(contents(mount.path("notes.txt")) == "nano was here first line\n")
+        #expect(!FileManager.default.fileExists(atPath: mount.path(".notes.txt.swp")), "nano removes its lock file")
+        _ = try run(["sync", mount.path("notes.txt")])
+        #expect(try git(repo, "show", "main:notes.txt") == "nano was here first line\n")
+        #expect(!(try git(repo, "ls-tree", "--name-only", "main")).contains(".swp"), "the lock file never reaches a commit")
+        try expectFsckClean(repo)
+    }
 }
