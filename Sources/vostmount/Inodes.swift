@@ -62,9 +62,21 @@ final class InodeTable: @unchecked Sendable {
         return id
     }
 
-    /// The number a listing shows for a node, without counting a lookup. Branch nodes cost
-    /// nothing; another node keeps its number (with no lookups) so a later lookup matches.
-    func peek(_ node: Node) -> UInt64 {
+    /// The number a plain `readdir` shows for a node (`d_ino`), stored nowhere: a branch
+    /// node's own number, a known node's number, else one derived from the node's hash
+    /// (odd, like every number of a history node). Only `stat` promises `st_ino`; a listed
+    /// name the kernel never looks up costs no memory, however many are listed.
+    func listed(_ node: Node) -> UInt64 {
+        if let id = intrinsicID(node) { return id }
+        lock.lock()
+        defer { lock.unlock() }
+        if let id = state.ids[node] { return id }
+        return max(3, UInt64(truncatingIfNeeded: node.hashValue) | 1)
+    }
+
+    /// The number an entry reply will carry, kept (with no lookups yet) until the kernel
+    /// is told of it with `lookedUp`.
+    func number(_ node: Node) -> UInt64 {
         lock.lock()
         defer { lock.unlock() }
         return numberLocked(node)

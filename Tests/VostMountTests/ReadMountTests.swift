@@ -49,6 +49,31 @@ import TestSupport
         #expect(try run(["sh", "-c", "'\(mount.path("run.sh"))'"]) == "hi\n")
     }
 
+    /// A listing's `d_ino` is the number `stat` gives, for every name of the branch, a
+    /// renamed file keeps its number, and distinct names have distinct numbers.
+    @Test func inodeNumbersAgreeBetweenListingAndStat() throws {
+        let dir = TempDir("mount")
+        let (repo, _, _) = try makeHistoryRepo(dir)
+        let mount = try Mount(repo, in: dir)
+        defer { mount.unmount() }
+        let check = try python("""
+            import os, sys
+            seen, bad = {}, []
+            for top, dirs, files in os.walk(sys.argv[1]):
+                with os.scandir(top) as it:
+                    for e in it:
+                        if e.inode() != os.lstat(e.path).st_ino: bad.append(e.path)
+                        seen.setdefault(e.inode(), set()).add(e.path)
+            print(len(seen), sum(len(p) for p in seen.values()), bad)
+            """, [mount.point]).split(separator: " ", maxSplits: 2)
+        #expect(check.count == 3 && check[0] == check[1], "one number per name: \(check)")
+        #expect(check.last == "[]\n", "d_ino == st_ino everywhere")
+        func inode(_ path: String) throws -> String { try run(["stat", "-c", "%i", mount.path(path)]) }
+        let before = try inode("README.md")
+        try run(["mv", mount.path("README.md"), mount.path("src/moved.md")])
+        #expect(try inode("src/moved.md") == before)
+    }
+
     @Test func namesAreBytes() throws {
         let dir = TempDir("mount")
         let (repo, _, _) = try makeHistoryRepo(dir)

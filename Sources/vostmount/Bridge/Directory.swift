@@ -37,13 +37,13 @@ enum Directory {
                 } else {
                     attr.st_mode = S_IFDIR
                 }
-                attr.st_ino = ino_t(fs.inodes.peek(node))
+                attr.st_ino = ino_t(fs.inodes.listed(node))
             }
             var entry = fuse_entry_param()
             if plus && !isDotName {
                 // The number goes into the buffer now; the lookup is counted below, only once
                 // the entry is known to fit (the kernel receives exactly what fits).
-                let id = fs.inodes.peek(node)
+                let id = fs.inodes.number(node)
                 attr.st_ino = ino_t(id)
                 entry.ino = fuse_ino_t(id)
                 entry.attr_timeout = fs.attrTimeout(node)
