@@ -41,7 +41,16 @@ public final class BlobReader: @unchecked Sendable {
         if size > Self.wholeLimit {
             if let bytes = try readForward(from: offset, to: end) { return bytes }
             if let spool = try store.spools.spool(for: id, size: size, store: store) {
-                return try spool.read(from: offset, to: end)
+                do {
+                    return try spool.read(from: offset, to: end)
+                } catch Spool.Incomplete.incomplete {
+                    // It stopped writing its file (see `Spool`): a new one inflates up to
+                    // this read and serves it from memory.
+                    store.spools.drop(spool)
+                    if let fresh = try store.spools.spool(for: id, size: size, store: store) {
+                        return try fresh.read(from: offset, to: end)
+                    }
+                }
             }
         }
         lock.lock()
@@ -118,6 +127,11 @@ final class ForwardWindow {
 /// kept in memory, while the file is written behind it on a queue of its own: the spool
 /// costs the sequential reader no disk round trip, yet every byte ends up in the file, where
 /// a later reader at any offset (the same blob in `@~1`, a seek back) finds it with a `pread`.
+///
+/// The file is a cache, and the reader comes first: when the queue is full (the disk is
+/// throttling writes, as it does while it writes back what was just committed) or a write
+/// fails (a full disk), the spool stops writing. Reads at the frontier go on from memory;
+/// one that would need the file throws `Incomplete`, and the caller starts a new spool.
 final class Spool: @unchecked Sendable {
     // @unchecked: `stream`, `frontier` and `recent` are under `lock`, `failure` under
     // `failureLock` (the queue takes it while a filler holding `lock` may wait for the queue);
@@ -136,9 +150,11 @@ final class Spool: @unchecked Sendable {
     private let writer = DispatchQueue(label: "vostmount.spool")
     private let backlog = DispatchSemaphore(value: Spool.backlogChunks)
     static let backlogChunks = 16
-    /// The errno of a failed write (a full disk): the file is then incomplete.
-    private var failure: Int32?
-    private let failureLock = NSLock()
+    /// Set when the file stopped being written (a full queue or a failed write).
+    private var stopped = false
+    private let stoppedLock = NSLock()
+
+    enum Incomplete: Error { case incomplete }
 
     init(id: ObjectID, size: Int, stream: BlobStream, directory: String) throws {
         self.id = id
@@ -158,9 +174,7 @@ final class Spool: @unchecked Sendable {
     func read(from offset: Int, to end: Int) throws -> [UInt8] {
         if let bytes = try fillAndServe(from: offset, to: end) { return bytes }
         writer.sync {}  // the bytes are older than memory: wait until they are in the file
-        if let failure = failureLock.withLock({ failure }) {
-            throw SnapshotError.io(errno: failure, "cannot write the spool of \(id)")
-        }
+        if stoppedLock.withLock({ stopped }) { throw Incomplete.incomplete }
         return try [UInt8](unsafeUninitializedCapacity: end - offset) { buffer, count in
             count = 0
             while count < end - offset {
@@ -200,12 +214,16 @@ final class Spool: @unchecked Sendable {
         return out
     }
 
-    /// Queues a chunk for the file; waits while the queue holds `backlogChunks` already.
+    /// Queues a chunk for the file, unless the queue is full or the file already stopped.
     private func write(_ chunk: [UInt8], at offset: Int) {
-        backlog.wait()
+        guard !stoppedLock.withLock({ stopped }) else { return }
+        guard backlog.wait(timeout: .now()) == .success else {
+            stoppedLock.withLock { stopped = true }
+            return
+        }
         writer.async { [self] in
             defer { backlog.signal() }
-            guard failureLock.withLock({ failure }) == nil else { return }
+            guard !stoppedLock.withLock({ stopped }) else { return }
             let failed: Int32? = chunk.withUnsafeBytes { bytes in
                 var done = 0
                 while done < bytes.count {
@@ -216,7 +234,7 @@ final class Spool: @unchecked Sendable {
                 }
                 return nil
             }
-            if let failed { failureLock.withLock { failure = failed } }
+            if failed != nil { stoppedLock.withLock { stopped = true } }
         }
     }
 }
@@ -238,6 +256,17 @@ final class SpoolCache: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return spools[id] != nil
+    }
+
+    /// Forgets `spool` if it is still the one kept for its blob (readers holding it finish
+    /// with it).
+    func drop(_ spool: Spool) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let kept = spools[spool.id], kept.spool === spool {
+            spools.removeValue(forKey: spool.id)
+            total -= spool.size
+        }
     }
 
     /// The spool of `id`, made on first use; nil when the blob cannot be streamed (packed),
