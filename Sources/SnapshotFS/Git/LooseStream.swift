@@ -1,15 +1,21 @@
 import CGit2
 import Foundation
 
-/// Inflates a loose object from its file in fixed-size pieces: memory stays at two buffers
-/// whatever the object's size. (libgit2 1.5's loose read stream maps the whole compressed
-/// file, which counts in the process's resident memory: 1 GiB for a 1 GiB blob.)
+/// Inflates a loose object from its file in fixed-size pieces: memory stays at one mapped
+/// window of the compressed file whatever the object's size. (libgit2 1.5's loose read
+/// stream maps the whole compressed file, which counts in the process's resident memory:
+/// 1 GiB for a 1 GiB blob.) Windows are mapped, not read, so the compressed bytes are not
+/// copied once more on their way to zlib (measured: a fifth of reading a 1 GiB blob).
 final class LooseStream: BlobStream {
     private let fd: Int32
     /// On the heap: zlib's state points back at its z_stream, which must never move.
     private let z: UnsafeMutablePointer<z_stream>
-    private static let inputSize = 256 << 10
-    private let input = UnsafeMutableRawPointer.allocate(byteCount: inputSize, alignment: 16)
+    /// A multiple of the page size, so each window starts where a mapping may.
+    private static let window = 4 << 20
+    private let fileSize: Int
+    /// The window zlib is reading, and where the next one starts in the file.
+    private var mapped: (start: UnsafeMutableRawPointer, length: Int)?
+    private var nextWindow = 0
     private var carry: [UInt8] = []
     private var finished = false
     private(set) var size = 0
@@ -18,15 +24,17 @@ final class LooseStream: BlobStream {
     init?(id: ObjectID, objectsDirectory: String) throws {
         let hex = id.hex
         fd = open("\(objectsDirectory)/\(hex.prefix(2))/\(hex.dropFirst(2))", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            input.deallocate()
-            return nil
+        guard fd >= 0 else { return nil }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            close(fd)
+            throw SnapshotError.posix("cannot stat a loose object")
         }
+        fileSize = Int(info.st_size)
         z = .allocate(capacity: 1)
         z.initialize(to: z_stream())
         guard inflateInit_(z, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             z.deallocate()
-            input.deallocate()
             close(fd)
             throw SnapshotError.io(errno: ENOMEM, "cannot start zlib")
         }
@@ -52,8 +60,24 @@ final class LooseStream: BlobStream {
         inflateEnd(z)
         z.deinitialize(count: 1)
         z.deallocate()
-        input.deallocate()
+        if let mapped { munmap(mapped.start, mapped.length) }
         close(fd)
+    }
+
+    /// Maps the next window of the compressed file in place of the last; nil at its end.
+    /// (Loose objects never change once written, and an unlinked one stays mapped.)
+    private func mapNextWindow() throws -> (start: UnsafeMutableRawPointer, length: Int)? {
+        if let mapped { munmap(mapped.start, mapped.length) }
+        mapped = nil
+        guard nextWindow < fileSize else { return nil }
+        let length = min(Self.window, fileSize - nextWindow)
+        guard let start = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, off_t(nextWindow)), start != MAP_FAILED else {
+            throw SnapshotError.posix("cannot map a loose object")
+        }
+        madvise(start, length, MADV_SEQUENTIAL)
+        nextWindow += length
+        mapped = (start, length)
+        return (start, length)
     }
 
     /// Fills up to `buffer.count` bytes of content; 0 at the end.
@@ -73,12 +97,10 @@ final class LooseStream: BlobStream {
         z.pointee.avail_out = uInt(out.count)
         while z.pointee.avail_out > 0 && !finished {
             if z.pointee.avail_in == 0 {
-                let n = Glibc.read(fd, input, Self.inputSize)
-                if n < 0 && errno == EINTR { continue }
-                guard n >= 0 else { throw SnapshotError.posix("cannot read a loose object") }
-                if n == 0 { break }
-                z.pointee.next_in = input.assumingMemoryBound(to: Bytef.self)
-                z.pointee.avail_in = uInt(n)
+                // zlib has taken the whole window: the next one replaces it.
+                guard let window = try mapNextWindow() else { break }
+                z.pointee.next_in = window.start.assumingMemoryBound(to: Bytef.self)
+                z.pointee.avail_in = uInt(window.length)
             }
             let code = inflate(z, Z_NO_FLUSH)
             if code == Z_STREAM_END { finished = true } else if code != Z_OK && code != Z_BUF_ERROR {
