@@ -110,6 +110,8 @@ final class ForwardWindow {
                 chunks.removeFirst()
             }
         }
+        // A read that is exactly one chunk (aligned 1 MiB reads) shares it without a copy.
+        if let exact = chunks.last(where: { $0.offset == offset }), exact.bytes.count == end - offset { return exact.bytes }
         var out: [UInt8] = []
         out.reserveCapacity(end - offset)
         for (chunkOffset, bytes) in chunks where chunkOffset < end && chunkOffset + bytes.count > offset {
