@@ -124,3 +124,26 @@ func withoutEmptyDirectories(_ tree: String, in dir: TempDir) throws -> String {
     try run(["find", copy, "-mindepth", "1", "-depth", "-type", "d", "-empty", "-delete"])
     return copy
 }
+
+/// A repository whose only file, `big`, is `size` bytes of a pattern (a copy is kept at
+/// `original`), mounted at `point` with the daemon's temporary directory (its spools) at
+/// `tmpdir`. The caller unmounts `point`.
+func mountLargeFile(_ dir: TempDir, size: Int, tmpdir: String) throws -> (original: String, point: String) {
+    let repo = dir.sub("r.git")
+    let store = try Store.open(repo)
+    let original = dir.sub("big")
+    FileManager.default.createFile(atPath: original, contents: Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 13) }))
+    _ = try store.branches["main"].write("big", fromFile: original)
+    try FileManager.default.createDirectory(atPath: tmpdir, withIntermediateDirectories: true)
+    let point = dir.sub("mnt")
+    try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
+    try run([try vostmountBinary(), repo, point], env: ["TMPDIR": tmpdir])
+    return (original, point)
+}
+
+/// A 2 MiB tmpfs at `path` (the tests run as root), to run out of room on purpose. The
+/// caller unmounts it.
+func mountSmallTmpfs(_ path: String) throws {
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    try run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", path])
+}

@@ -157,8 +157,7 @@ import TestSupport
         let dir = TempDir("full")
         let (repo, _, _) = try makeHistoryRepo(dir)
         let small = dir.sub("small")
-        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
-        try run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", small])
+        try mountSmallTmpfs(small)
         defer { _ = try? run(["umount", "-l", small]) }
         let mount = try Mount(repo, in: dir, arguments: ["--commit-delay", "600", "--staging", small])
         defer { mount.unmount() }
@@ -178,19 +177,10 @@ import TestSupport
     /// read back exactly, front to back and then behind what is kept in memory.
     @Test func aFullTemporaryDirectoryStillReadsLargeFiles() throws {
         let dir = TempDir("fulltmp")
-        let repo = dir.sub("r.git")
-        let store = try Store.open(repo)
-        let size = BlobReader.wholeLimit + 4_000_000
-        let original = dir.sub("big")
-        FileManager.default.createFile(atPath: original, contents: Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 13) }))
-        _ = try store.branches["main"].write("big", fromFile: original)
         let small = dir.sub("small")
-        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
-        try run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", small])
+        try mountSmallTmpfs(small)
         defer { _ = try? run(["umount", "-l", small]) }
-        let point = dir.sub("mnt")
-        try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
-        try run([try vostmountBinary(), repo, point], env: ["TMPDIR": small])
+        let (original, point) = try mountLargeFile(dir, size: BlobReader.wholeLimit + 4_000_000, tmpdir: small)
         defer { _ = try? run(["fusermount3", "-u", point]) }
         try run(["cmp", original, point + "/big"])
         let check = try python("""

@@ -82,18 +82,10 @@ import TestSupport
 
     @Test func spoolFilesArePrivateAndGone() throws {
         let dir = TempDir("sec")
-        let repo = dir.sub("r.git")
-        let store = try Store.open(repo)
         // A file large enough to be spooled rather than read whole.
-        let big = dir.sub("big")
         let size = BlobReader.wholeLimit + 1_000_000
-        FileManager.default.createFile(atPath: big, contents: Data((0..<size).map { UInt8(truncatingIfNeeded: $0 * 7) }))
-        _ = try store.branches["main"].write("big", fromFile: big)
         let tmp = dir.sub("tmp")
-        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-        let point = dir.sub("mnt")
-        try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
-        try run([try vostmountBinary(), repo, point], env: ["TMPDIR": tmp])
+        let (_, point) = try mountLargeFile(dir, size: size, tmpdir: tmp)
         defer { _ = try? run(["fusermount3", "-u", point]) }
         let handle = try #require(FileHandle(forReadingAtPath: point + "/big"))
         defer { try? handle.close() }
