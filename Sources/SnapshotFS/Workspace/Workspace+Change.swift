@@ -202,7 +202,7 @@ extension Workspace {
 
     /// `chmod`: a file is executable if any execute bit is set; other bits have no place in Git.
     public func setExecutable(_ node: WorkNode, _ executable: Bool) throws {
-        try locked {
+        locked {
             guard node.mode.isFile else { return }
             let mode: FileMode = executable ? .executable : .file
             guard mode != node.mode else { return }

@@ -154,7 +154,7 @@ public final class Workspace: @unchecked Sendable {
 
     /// A symlink's target.
     public func readLink(_ node: WorkNode) throws -> [UInt8] {
-        guard try locked({ node.mode }) == .symlink else { throw SnapshotError.invalidArgument("not a symlink") }
+        guard locked({ node.mode }) == .symlink else { throw SnapshotError.invalidArgument("not a symlink") }
         switch try read(node, at: 0, count: Int.max) {
         case .bytes(let bytes): return bytes
         case .blob(let id): return try store.blob(id)
