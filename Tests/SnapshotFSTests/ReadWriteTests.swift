@@ -189,7 +189,7 @@ import TestSupport
         let local = dir.sub("big.bin")
         var data = [UInt8](repeating: 0, count: 3 << 20)
         for i in data.indices { data[i] = UInt8(truncatingIfNeeded: i &* 2654435761 >> 13) }
-        FileManager.default.createFile(atPath: local, contents: Data(data), attributes: [.posixPermissions: 0o755])
+        try createFile(local, Data(data), mode: 0o755)
         let snap = try store.branches["main"].write("big.bin", fromFile: local)
         #expect(try snap.fileType("big.bin") == .executable)
         #expect(try snap.size("big.bin") == data.count)
@@ -205,7 +205,7 @@ import TestSupport
         let size = BlobReader.wholeLimit + 3_000_000
         var data = [UInt8](repeating: 0, count: size)
         for i in data.indices { data[i] = UInt8(truncatingIfNeeded: (i / 7) &* 31) }
-        FileManager.default.createFile(atPath: local, contents: Data(data))
+        try createFile(local, Data(data))
         let snap = try store.branches["main"].write("big", fromFile: local)
         let reader = try BlobReader(store: store, id: try snap.objectID("big"))
         #expect(reader.size == size)
@@ -251,8 +251,8 @@ import TestSupport
         let (dir, store) = try makeStore()
         let src = dir.sub("src")
         try FileManager.default.createDirectory(atPath: src + "/sub/empty", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: src + "/a.txt", contents: Data("a".utf8))
-        FileManager.default.createFile(atPath: src + "/sub/x.sh", contents: Data("x".utf8), attributes: [.posixPermissions: 0o755])
+        try createFile(src + "/a.txt", Data("a".utf8))
+        try createFile(src + "/sub/x.sh", Data("x".utf8), mode: 0o755)
         try FileManager.default.createSymbolicLink(atPath: src + "/ln", withDestinationPath: "a.txt")
         var snap = try store.branches["main"].copyIn([src], to: "backup")
         #expect(try snap.read("backup/src/a.txt") == bytes("a"))
@@ -264,7 +264,7 @@ import TestSupport
 
         // sync in: deletes what the source lacks, counts only real changes.
         try FileManager.default.removeItem(atPath: src + "/a.txt")
-        FileManager.default.createFile(atPath: src + "/new.txt", contents: Data("n".utf8))
+        try createFile(src + "/new.txt", Data("n".utf8))
         snap = try snap.syncIn(src, to: "flat")
         #expect(snap.changes?.added.map(\.path.string) == ["flat/new.txt"])
         #expect(snap.changes?.deleted.map(\.path.string) == ["flat/a.txt"])
@@ -276,7 +276,7 @@ import TestSupport
         #expect(FileManager.default.contents(atPath: out + "/flat/new.txt") == Data("n".utf8))
         #expect(FileManager.default.isExecutableFile(atPath: out + "/flat/sub/x.sh"))
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: out + "/flat/ln") == "a.txt")
-        FileManager.default.createFile(atPath: out + "/flat/stray", contents: Data())
+        try createFile(out + "/flat/stray", Data())
         try snap.syncOut("flat", to: out + "/flat")
         #expect(!FileManager.default.fileExists(atPath: out + "/flat/stray"))
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: out + "/flat")) == ["new.txt", "ln", "sub"])

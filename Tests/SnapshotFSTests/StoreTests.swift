@@ -38,7 +38,7 @@ import TestSupport
         #expect(throws: SnapshotError.invalidArgument("\(dir.sub("plain")) is not a Git repository")) {
             try Store.open(dir.sub("plain"))
         }
-        FileManager.default.createFile(atPath: dir.sub("file"), contents: Data("x".utf8))
+        try createFile(dir.sub("file"), Data("x".utf8))
         #expect(throws: SnapshotError.invalidArgument("\(dir.sub("file")) is not a Git repository")) {
             try Store.open(dir.sub("file"), create: false)
         }

@@ -80,6 +80,7 @@ public func runData(_ arguments: [String], cwd: String? = nil, env: [String: Str
     return data
 }
 
+@discardableResult
 public func git(_ repo: String, _ args: String...) throws -> String {
     try run(["git", "--git-dir=\(repo)"] + args, env: gitEnv)
 }
@@ -120,6 +121,7 @@ public func vostPython() throws -> String {
 }
 
 /// Runs a Python script (no vost needed); the interpreter is the same one.
+@discardableResult
 public func python(_ script: String, _ args: [String] = []) throws -> String {
     try run([ProcessInfo.processInfo.environment["VOST_PYTHON"] ?? "python3", "-c", script] + args)
 }
@@ -133,5 +135,14 @@ public final class Guarded<Value>: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return try body(&value)
+    }
+}
+
+/// Creates (or replaces) a file with `contents` and, when given, POSIX `mode`: a test input
+/// that could not be made is a failure, not a silently missing file.
+public func createFile(_ path: String, _ contents: Data = Data(), mode: Int? = nil) throws {
+    guard FileManager.default.createFile(atPath: path, contents: contents,
+                                         attributes: mode.map { [.posixPermissions: $0] }) else {
+        throw CommandFailed(command: "create \(path)", status: errno, output: String(cString: strerror(errno)))
     }
 }

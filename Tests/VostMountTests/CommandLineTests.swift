@@ -26,7 +26,7 @@ import TestSupport
         try expectCleanFailure(["--branch", "nope", repo, point], mentions: "no branch nope", point: point)
         try expectCleanFailure(["--ref", "nope~3", repo, point], mentions: "unknown revision nope~3", point: point)
         try expectCleanFailure([repo, dir.sub("nowhere")], mentions: "does not exist", point: dir.sub("nowhere"))
-        FileManager.default.createFile(atPath: dir.sub("afile"), contents: Data())
+        try createFile(dir.sub("afile"), Data())
         try expectCleanFailure([repo, dir.sub("afile")], mentions: "is not a directory", point: dir.sub("afile"))
         #expect(!FileManager.default.fileExists(atPath: dir.sub("missing.git")))
     }

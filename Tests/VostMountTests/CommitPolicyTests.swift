@@ -56,7 +56,8 @@ import TestSupport
         let before = try commitCount(repo)
         let mount = try Mount(repo, in: dir, arguments: ["--commit-delay", "0.2"])
         defer { mount.unmount() }
-        let handle = try #require(FileHandle(forWritingAtPath: { FileManager.default.createFile(atPath: mount.path("held"), contents: nil); return mount.path("held") }()))
+        try createFile(mount.path("held"))
+        let handle = try #require(FileHandle(forWritingAtPath: mount.path("held")))
         handle.write(Data("part one\n".utf8))
         usleep(800_000)
         #expect(try commitCount(repo) == before, "a file is open for writing: the batch waits")

@@ -13,7 +13,8 @@ import TestSupport
         let dir = TempDir("large")
         let source = dir.sub("big.bin")
         // Incompressible-ish content, generated in 1 MiB pieces (no 1 GiB buffer in the test).
-        let handle = try #require({ FileManager.default.createFile(atPath: source, contents: nil); return FileHandle(forWritingAtPath: source) }())
+        try createFile(source)
+        let handle = try #require(FileHandle(forWritingAtPath: source))
         var piece = [UInt8](repeating: 0, count: 1 << 20)
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         for _ in 0..<(size >> 20) {

@@ -132,7 +132,7 @@ func mountLargeFile(_ dir: TempDir, size: Int, tmpdir: String) throws -> (origin
     let repo = dir.sub("r.git")
     let store = try Store.open(repo)
     let original = dir.sub("big")
-    FileManager.default.createFile(atPath: original, contents: Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 13) }))
+    try createFile(original, Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 13) }))
     _ = try store.branches["main"].write("big", fromFile: original)
     try FileManager.default.createDirectory(atPath: tmpdir, withIntermediateDirectories: true)
     let point = dir.sub("mnt")
