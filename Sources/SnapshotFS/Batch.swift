@@ -7,6 +7,7 @@ import Foundation
 /// the blobs it wrote are unreferenced and `git gc` removes them. Thread-safe.
 public final class Batch: @unchecked Sendable {
     // @unchecked: the draft and the sink are only touched under `state`'s lock.
+    /// The snapshot the batch started from: its branch is the one `commit()` moves.
     public let base: Snapshot
     private let state: Locked<Pending>
     private let extraParents: [ObjectID]
@@ -59,11 +60,13 @@ public final class Batch: @unchecked Sendable {
 
     // MARK: Writes
 
+    /// Stages a file with `bytes` (`.file` or `.executable`); replaces what was at `path`.
     public func write(_ path: RepoPath, _ bytes: [UInt8], mode: FileMode = .file) throws {
         try checkFileMode(mode)
         try put(path, mode: mode, blob: bytes)
     }
 
+    /// Stages a text file (UTF-8).
     public func write(_ path: RepoPath, text: String, mode: FileMode = .file) throws {
         try write(path, Array(text.utf8), mode: mode)
     }
@@ -75,10 +78,12 @@ public final class Batch: @unchecked Sendable {
         try Store.withOpenFile(localPath) { fd, size in try put(path, mode: resolved, descriptor: fd, size: size) }
     }
 
+    /// Stages a symlink to `target` (stored as the blob of the target, mode 120000).
     public func writeSymlink(_ path: RepoPath, target: String) throws {
         try writeSymlink(path, target: Array(target.utf8))
     }
 
+    /// Stages a symlink whose target is bytes (Linux targets need not be UTF-8).
     public func writeSymlink(_ path: RepoPath, target: [UInt8]) throws {
         try put(path, mode: .symlink, blob: target)
     }

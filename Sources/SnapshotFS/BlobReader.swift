@@ -12,7 +12,9 @@ import Foundation
 /// opened again (the same file in `@~1` and at the tip) costs no inflate. Thread-safe.
 public final class BlobReader: @unchecked Sendable {
     // @unchecked: the mutable fields are under `lock`.
+    /// The blob read.
     public let id: ObjectID
+    /// Its size in bytes, from the object header (known before any inflate).
     public let size: Int
     private let store: Store
     private let lock = NSLock()

@@ -2,12 +2,16 @@ import Foundation
 
 /// Who made a commit and when.
 public struct Signature: Sendable, Equatable {
+    /// As written in the commit (`vost` by default).
     public var name: String
+    /// As written in the commit (`vost@localhost` by default).
     public var email: String
+    /// When; Git stores whole seconds, so a commit read back has no fraction.
     public var time: Date
     /// Minutes east of UTC, as Git records it.
     public var offsetMinutes: Int
 
+    /// A signature; `offsetMinutes` is the zone Git records beside the time (UTC by default).
     public init(name: String, email: String, time: Date = Date(), offsetMinutes: Int = 0) {
         self.name = name
         self.email = email
@@ -59,11 +63,17 @@ public struct Signature: Sendable, Equatable {
 
 /// A parsed commit object; immutable and shared like `Tree`.
 public struct Commit: Sendable, Equatable {
+    /// The commit's object name.
     public let id: ObjectID
+    /// The root tree.
     public let tree: ObjectID
+    /// First parent first: history walks (`back`, `log`, `~N`) follow it.
     public let parents: [ObjectID]
+    /// Who wrote the change.
     public let author: Signature
+    /// Who committed it; its time is the snapshot's `time`.
     public let committer: Signature
+    /// The message as stored, with its trailing newline (`Snapshot.message` drops it).
     public let message: String
 
     /// Reads Git's commit format: header lines (continuations start with a space), a blank

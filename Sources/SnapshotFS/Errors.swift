@@ -30,6 +30,7 @@ public enum SnapshotError: Error, Equatable, Sendable, CustomStringConvertible {
     /// libgit2 failed; carries its error code, class and message.
     case git(code: Int32, klass: Int32, message: String)
 
+    /// One line, for logs and command-line errors.
     public var description: String {
         switch self {
         case .notFound(let what): return "not found: \(what)"

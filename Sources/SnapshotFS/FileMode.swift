@@ -17,6 +17,7 @@ public enum FileMode: UInt32, Sendable, CustomStringConvertible {
         }
     }
 
+    /// A directory, or a submodule entry (`gitlink`), which reads as an empty directory.
     public var isDirectory: Bool { self == .directory || self == .gitlink }
     /// A regular file, executable or not: what `read` accepts.
     public var isFile: Bool { self == .file || self == .executable }
@@ -30,6 +31,7 @@ public enum FileMode: UInt32, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The kind in words (`file`, `executable`, `symlink`, `directory`, `gitlink`).
     public var description: String {
         switch self {
         case .file: return "file"

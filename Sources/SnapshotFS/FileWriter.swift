@@ -20,6 +20,7 @@ public final class FileWriter {
 
     deinit { if fd >= 0 { Glibc.close(fd) } }
 
+    /// Appends `bytes` to the temp file (nothing is in the repository until `close`).
     public func write(_ bytes: [UInt8]) throws {
         guard fd >= 0 else { throw SnapshotError.invalidArgument("writer is closed") }
         var done = 0
@@ -32,6 +33,7 @@ public final class FileWriter {
         size += bytes.count
     }
 
+    /// Appends text as UTF-8.
     public func write(_ text: String) throws { try write(Array(text.utf8)) }
 
     /// Turns what was written into the file; the writer cannot be used afterwards.

@@ -7,18 +7,22 @@ import Foundation
 /// (one entry per note); we read flat and Git's 2/38 fan-out alike.
 public struct NoteNamespace: Sendable {
     let store: Store
+    /// The namespace's name: notes live in `refs/notes/<name>`.
     public let name: String
 
     var ref: String { "refs/notes/\(name)" }
 
+    /// The note of `target` (a commit name, or a branch or tag meaning its tip); nil if none.
     public func get(_ target: String) throws -> String? {
         let key = try resolve(target)
         guard let blob = try notes()[key] else { return nil }
         return String(decoding: try store.blob(blob), as: UTF8.self)
     }
 
+    /// Same as `get`.
     public subscript(target: String) -> String? { get throws { try get(target) } }
 
+    /// Sets the note of `target`, replacing any; one notes commit.
     public func set(_ target: String, _ text: String) throws {
         try batch { try $0.set(target, text) }
     }
@@ -28,6 +32,7 @@ public struct NoteNamespace: Sendable {
         try batch { try $0.delete(target) }
     }
 
+    /// Whether `target` has a note.
     public func contains(_ target: String) throws -> Bool { try get(target) != nil }
 
     /// All notes, by commit.
@@ -35,6 +40,7 @@ public struct NoteNamespace: Sendable {
         try notes().mapValues { String(decoding: try store.blob($0), as: UTF8.self) }
     }
 
+    /// How many commits have a note.
     public var count: Int { get throws { try notes().count } }
 
     /// Many changes to this namespace as one notes commit.
@@ -87,6 +93,7 @@ public final class NotesBatch {
         self.notes = notes
     }
 
+    /// Sets the note of `target` in this batch.
     public func set(_ target: String, _ text: String) throws {
         let key = try namespace.resolve(target)
         notes[key] = try namespace.store.writeBlob(Array(text.utf8))
@@ -94,6 +101,7 @@ public final class NotesBatch {
         lastTarget = key
     }
 
+    /// Deletes the note of `target` in this batch; `notFound` if it has none.
     public func delete(_ target: String) throws {
         let key = try namespace.resolve(target)
         guard notes.removeValue(forKey: key) != nil else { throw SnapshotError.notFound("note for \(target)") }

@@ -5,9 +5,11 @@ import Foundation
 /// A branch snapshot is writable; a tag snapshot is read-only. Setting a branch forks or
 /// moves it; setting a tag that exists is an error, as in vost (tags do not move).
 public struct RefCollection: Sendable {
+    /// Branches (`refs/heads/`) or tags (`refs/tags/`).
     public enum Kind: Sendable { case branch, tag }
 
     let store: Store
+    /// Which refs this collection holds.
     public let kind: Kind
 
     var prefix: String { kind == .branch ? "refs/heads/" : "refs/tags/" }
@@ -28,11 +30,13 @@ public struct RefCollection: Sendable {
         }
     }
 
+    /// The snapshot at the tip of `name`, nil if there is no such ref (tags are peeled to their commit).
     public func get(_ name: String) throws -> Snapshot? {
         guard let id = try store.commitID(ofRef: try fullName(name)) else { return nil }
         return Snapshot(store: store, commit: try store.commit(id), refName: name, writable: kind == .branch)
     }
 
+    /// Whether `name` exists.
     public func contains(_ name: String) -> Bool { ((try? get(name)) ?? nil) != nil }
 
     /// Short names, sorted.
@@ -40,6 +44,7 @@ public struct RefCollection: Sendable {
         get throws { try store.git { try $0.refNames(under: prefix) }.map { String($0.dropFirst(prefix.count)) } }
     }
 
+    /// How many refs of this kind there are.
     public var count: Int { get throws { try names.count } }
 
     /// Points `name` at `snapshot`'s commit: forks or moves a branch; creates a tag, refusing
@@ -57,6 +62,7 @@ public struct RefCollection: Sendable {
         }
     }
 
+    /// Deletes the ref, under `vost.lock` like every ref move; `notFound` if absent.
     public func delete(_ name: String) throws {
         let full = try fullName(name)
         try store.lock.withLock { try store.git { try $0.deleteRef(full) } }

@@ -5,8 +5,10 @@
 /// Invalid on construction: `..`, an empty segment inside the path, NUL, and a `.git`
 /// component in any letter case (Git itself refuses to check those out).
 public struct RepoPath: Hashable, Sendable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
+    /// The names from the root down, as bytes; empty for the root.
     public let components: [[UInt8]]
 
+    /// The tree of the commit itself.
     public static let root = RepoPath(validated: [])
 
     init(validated components: [[UInt8]]) { self.components = components }
@@ -16,6 +18,7 @@ public struct RepoPath: Hashable, Sendable, Comparable, CustomStringConvertible,
         try self.init(bytes: Array(text.utf8))
     }
 
+    /// Parses `a/b/c` given as bytes, so non-UTF-8 names survive; same rules as `init(_:)`.
     public init(bytes: [UInt8]) throws {
         var parts: [[UInt8]] = []
         var start = bytes.startIndex
@@ -61,22 +64,29 @@ public struct RepoPath: Hashable, Sendable, Comparable, CustomStringConvertible,
         }
     }
 
+    /// Component by component, as bytes.
     public static func == (lhs: RepoPath, rhs: RepoPath) -> Bool { lhs.components == rhs.components }
 
+    /// Whether this is the commit's tree itself.
     public var isRoot: Bool { components.isEmpty }
+    /// The last component (empty for the root).
     public var name: [UInt8] { components.last ?? [] }
+    /// The directory holding this path (the root is its own parent).
     public var parent: RepoPath { RepoPath(validated: Array(components.dropLast())) }
 
+    /// This path with one more component, validated (no `/`, NUL, `.`, `..` or `.git`).
     public func appending(_ name: [UInt8]) throws -> RepoPath {
         try Self.validate(name: name)
         return RepoPath(validated: components + [name])
     }
 
+    /// Same, with the name as text.
     public func appending(_ name: String) throws -> RepoPath { try appending(Array(name.utf8)) }
 
     /// `other` relative to this path, or the same path when this is root.
     public func appending(path other: RepoPath) -> RepoPath { RepoPath(validated: components + other.components) }
 
+    /// Whether `other` is this path or one of its directories (component-wise, not by characters).
     public func hasPrefix(_ other: RepoPath) -> Bool {
         components.count >= other.components.count && Array(components.prefix(other.components.count)) == other.components
     }
@@ -85,8 +95,10 @@ public struct RepoPath: Hashable, Sendable, Comparable, CustomStringConvertible,
     public var bytes: [UInt8] { Array(components.joined(separator: [0x2F])) }
     /// The path as text (lossy for non-UTF-8 names); `""` for the root.
     public var string: String { String(decoding: bytes, as: UTF8.self) }
+    /// `a/b/c`, or `/` for the root.
     public var description: String { isRoot ? "/" : string }
 
+    /// Byte order of the whole path.
     public static func < (lhs: RepoPath, rhs: RepoPath) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
 
     static func show(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }

@@ -7,19 +7,24 @@ import Foundation
 /// newest first-parent commit not newer than DATE), or empty (the context branch); a STEP is
 /// `~N`, `~` (= `~1`), `^` (first parent) or `^N` (N-th parent).
 public struct Revision: Sendable, Equatable {
+    /// Where a revision starts.
     public enum Base: Sendable, Equatable {
         case contextBranch
         case name(String)
         case reflog(String?, Int)
         case date(String?, Date)
     }
+    /// One move from there: `~N` (N first parents back) or `^N` (the N-th parent).
     public enum Step: Sendable, Equatable {
         case back(Int)
         case parent(Int)
     }
+    /// The parsed base.
     public let base: Base
+    /// The moves after it, in order.
     public let steps: [Step]
 
+    /// Parses `text`; `invalidRevision` if it is not of the grammar above (resolving is `Store.resolve`).
     public init(parsing text: String) throws {
         let bad = SnapshotError.invalidRevision(text)
         var rest = Substring(text)

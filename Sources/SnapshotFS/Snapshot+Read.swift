@@ -2,8 +2,11 @@ import Foundation
 
 /// What `stat` reports for a path: vost's `StatResult`.
 public struct Stat: Sendable, Equatable {
+    /// File, executable, symlink or directory.
     public let mode: FileMode
+    /// Bytes; 0 for directories.
     public let size: Int
+    /// The blob or tree name, which stands for the content.
     public let id: ObjectID
     /// 1 for files; 2 + subdirectories for directories, as Linux counts.
     public let nlink: Int
@@ -17,6 +20,7 @@ extension Snapshot {
         try readBlob(try fileEntry(at: path).id, offset: offset, count: count)
     }
 
+    /// A file's content as text (invalid UTF-8 shows as U+FFFD).
     public func readText(_ path: RepoPath) throws -> String {
         String(decoding: try read(path), as: UTF8.self)
     }
@@ -36,14 +40,18 @@ extension Snapshot {
         return try store.blob(found.id)
     }
 
+    /// A symlink's target as text.
     public func readLink(_ path: RepoPath) throws -> String {
         String(decoding: try readLinkBytes(path), as: UTF8.self)
     }
 
+    /// Whether anything is at `path`.
     public func exists(_ path: RepoPath) throws -> Bool { try entryIfPresent(at: path) != nil }
 
+    /// Whether `path` is a directory; false when absent.
     public func isDirectory(_ path: RepoPath) throws -> Bool { try entryIfPresent(at: path)?.mode.isDirectory ?? false }
 
+    /// What is at `path`; `notFound` when absent.
     public func fileType(_ path: RepoPath) throws -> FileMode { try entry(at: path).mode }
 
     /// A file's size in bytes (0 for directories), from the object header.
@@ -55,6 +63,7 @@ extension Snapshot {
     /// The blob or tree name at `path`.
     public func objectID(_ path: RepoPath) throws -> ObjectID { try entry(at: path).id }
 
+    /// Mode, size, object name, link count and time of `path` in one call (vost's `stat`).
     public func stat(_ path: RepoPath = .root) throws -> Stat {
         let found = try entry(at: path)
         if found.mode == .directory {
@@ -74,8 +83,11 @@ extension Snapshot {
 
     /// One directory of a walk: like Python's `os.walk`, directories and files apart.
     public struct WalkStep: Sendable {
+        /// The directory walked.
         public let path: RepoPath
+        /// Its subdirectories (walked after it).
         public let directories: [TreeEntry]
+        /// Its files and symlinks.
         public let files: [TreeEntry]
     }
 

@@ -22,10 +22,12 @@ extension Snapshot {
     /// An open batch, for callers that cannot use a closure; call `commit()` on it.
     public func makeBatch() throws -> Batch { try Batch(base: self) }
 
+    /// Writes `bytes` at `path` (`.file` or `.executable`): one commit.
     public func write(_ path: RepoPath, _ bytes: [UInt8], mode: FileMode = .file, message: String? = nil) throws -> Snapshot {
         try batch(message: message) { try $0.write(path, bytes, mode: mode) }
     }
 
+    /// Writes text (UTF-8) at `path`: one commit.
     public func write(_ path: RepoPath, text: String, mode: FileMode = .file, message: String? = nil) throws -> Snapshot {
         try write(path, Array(text.utf8), mode: mode, message: message)
     }
@@ -35,6 +37,7 @@ extension Snapshot {
         try batch(message: message) { try $0.write(path, fromFile: localPath, mode: mode) }
     }
 
+    /// Writes a symlink to `target` at `path`: one commit.
     public func writeSymlink(_ path: RepoPath, target: String, message: String? = nil) throws -> Snapshot {
         try batch(message: message) { try $0.writeSymlink(path, target: target) }
     }
@@ -44,6 +47,7 @@ extension Snapshot {
         try batch(message: message) { batch in for path in paths { try batch.remove(path, recursive: recursive) } }
     }
 
+    /// Removes one path; see `remove(_:recursive:message:)` for several.
     public func remove(_ path: RepoPath, recursive: Bool = false, message: String? = nil) throws -> Snapshot {
         try remove([path], recursive: recursive, message: message)
     }

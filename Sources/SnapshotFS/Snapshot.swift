@@ -6,7 +6,9 @@ import Foundation
 /// snapshot for the new commit and moves the branch; this one stays as it was. Only
 /// snapshots taken from a branch are writable.
 public struct Snapshot: Sendable {
+    /// The repository this snapshot reads from.
     public let store: Store
+    /// The commit shown.
     public let commit: Commit
     /// The branch or tag this snapshot was taken from; nil for a detached commit.
     public let refName: String?
@@ -23,9 +25,13 @@ public struct Snapshot: Sendable {
         self.changes = changes
     }
 
+    /// The commit's object name.
     public var commitID: ObjectID { commit.id }
+    /// The same, as forty hex digits.
     public var commitHash: String { commit.id.hex }
+    /// The root tree's object name.
     public var treeID: ObjectID { commit.tree }
+    /// The same, as forty hex digits.
     public var treeHash: String { commit.tree.hex }
     /// The commit message without its trailing newlines.
     public var message: String {
@@ -35,7 +41,9 @@ public struct Snapshot: Sendable {
     }
     /// The commit time (committer's).
     public var time: Date { commit.committer.time }
+    /// The commit's author.
     public var authorName: String { commit.author.name }
+    /// The author's email.
     public var authorEmail: String { commit.author.email }
 
     // MARK: Lookup
@@ -75,15 +83,23 @@ public struct Snapshot: Sendable {
 
 /// What one operation added, updated and deleted, with each path's kind.
 public struct ChangeReport: Sendable, Equatable {
+    /// One changed path and what it is (after the change; before it, for deletions).
     public struct Item: Sendable, Equatable {
+        /// The path changed.
         public let path: RepoPath
+        /// Its kind.
         public let mode: FileMode
     }
+    /// Paths that did not exist before.
     public var added: [Item] = []
+    /// Paths whose content or kind changed.
     public var updated: [Item] = []
+    /// Paths that no longer exist.
     public var deleted: [Item] = []
 
+    /// True when nothing changed (no commit is made then).
     public var isEmpty: Bool { added.isEmpty && updated.isEmpty && deleted.isEmpty }
+    /// How many paths changed.
     public var count: Int { added.count + updated.count + deleted.count }
 
     /// vost's automatic message: `+ path`, `~ path`, `- path` for one change (with

@@ -15,6 +15,7 @@ public final class Store: @unchecked Sendable {
     public let path: String
     /// Author and committer of new commits.
     public let author: String
+    /// Email of new commits' author and committer.
     public let email: String
 
     private let repository: Locked<GitRepository>
@@ -75,10 +76,13 @@ public final class Store: @unchecked Sendable {
         try repository.withLock { try body($0) }
     }
 
+    /// The branches, as a dictionary of snapshots (vost's `store.branches`).
     public var branches: RefCollection { RefCollection(store: self, kind: .branch) }
+    /// The tags, as a dictionary of read-only snapshots (vost's `store.tags`).
     public var tags: RefCollection { RefCollection(store: self, kind: .tag) }
     /// The default notes namespace, `refs/notes/commits`.
     public var notes: NoteNamespace { NoteNamespace(store: self, name: "commits") }
+    /// The notes namespace `refs/notes/<namespace>`.
     public func notes(_ namespace: String) -> NoteNamespace { NoteNamespace(store: self, name: namespace) }
 
     func signature(at time: Date = Date()) -> Signature { Signature(name: author, email: email, time: time) }
@@ -92,6 +96,7 @@ public final class Store: @unchecked Sendable {
         return try git { try $0.read(id) }
     }
 
+    /// A tree by name, parsed once and cached (trees never change).
     public func tree(_ id: ObjectID) throws -> Tree {
         if id == .emptyTree { return .empty }
         if let hit = trees.get(id) { return hit }
@@ -102,6 +107,7 @@ public final class Store: @unchecked Sendable {
         return tree
     }
 
+    /// A commit by name, parsed once and cached.
     public func commit(_ id: ObjectID) throws -> Commit {
         if let hit = commits.get(id) { return hit }
         let (type, data) = try smallObject(id)
@@ -127,6 +133,7 @@ public final class Store: @unchecked Sendable {
         return size
     }
 
+    /// Whether the object is in the repository (loose or packed).
     public func hasObject(_ id: ObjectID) -> Bool { git { $0.exists(id) } }
 
     func writeBlob(_ bytes: [UInt8]) throws -> ObjectID {

@@ -1,10 +1,14 @@
 /// One entry of a Git tree: a name (bytes, as Git and Linux allow any but `/` and NUL),
 /// what it is, and the object it names.
 public struct TreeEntry: Sendable, Equatable {
+    /// Bytes, as stored.
     public let name: [UInt8]
+    /// What the entry is.
     public let mode: FileMode
+    /// The blob or tree it names.
     public let id: ObjectID
 
+    /// An entry; the name is not validated here (trees are validated when written).
     public init(name: [UInt8], mode: FileMode, id: ObjectID) {
         self.name = name
         self.mode = mode
@@ -19,14 +23,17 @@ public struct TreeEntry: Sendable, Equatable {
 /// snapshot and thread that reads it. Entries are kept in plain byte order for binary search;
 /// Git's own order (directories compare as if they ended in `/`) is used only to serialise.
 public final class Tree: Sendable {
+    /// The entries in byte order of their names.
     public let entries: [TreeEntry]
 
     init(entries: [TreeEntry]) {
         self.entries = entries.sorted { $0.name.lexicographicallyPrecedes($1.name) }
     }
 
+    /// The empty tree, which every Git implementation knows without storing it.
     public static let empty = Tree(entries: [])
 
+    /// The entry called `name`, found by binary search; nil if none.
     public subscript(name: [UInt8]) -> TreeEntry? {
         var low = 0
         var high = entries.count

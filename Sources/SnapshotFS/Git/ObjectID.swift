@@ -13,6 +13,7 @@ public struct ObjectID: Hashable, Sendable, Comparable, CustomStringConvertible 
     /// Forty zeros: "no object", as in reflog lines for a ref's creation.
     public static let zero = ObjectID(bytes: [UInt8](repeating: 0, count: 20))!
 
+    /// From the 20 raw bytes; nil for any other length.
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 20 else { return nil }
         var raw = (UInt64(0), UInt64(0), UInt32(0))
@@ -68,6 +69,7 @@ public struct ObjectID: Hashable, Sendable, Comparable, CustomStringConvertible 
         return try withUnsafeBytes(of: &raw) { try body(UnsafeRawBufferPointer(rebasing: $0[0..<20])) }
     }
 
+    /// Forty lowercase hex digits, as Git prints it.
     public var hex: String {
         let digits: [UInt8] = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
@@ -76,9 +78,12 @@ public struct ObjectID: Hashable, Sendable, Comparable, CustomStringConvertible 
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The seven-digit abbreviation `git log --oneline` shows.
     public var shortHex: String { String(hex.prefix(7)) }
+    /// The full hex name.
     public var description: String { hex }
 
+    /// Byte order, which is hex order: what a sorted pack index uses.
     public static func < (lhs: ObjectID, rhs: ObjectID) -> Bool {
         lhs.withBytes { l in rhs.withBytes { r in l.lexicographicallyPrecedes(r) } }
     }

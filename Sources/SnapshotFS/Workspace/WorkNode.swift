@@ -39,6 +39,7 @@ public final class WorkNode: Hashable, @unchecked Sendable {
 
     /// Fixed at creation, so they can be read without the lock.
     public let isDirectory: Bool
+    /// A submodule entry, shown as an empty read-only directory and kept as it is.
     public let isGitlink: Bool
     /// Unique among the nodes of this process and never reused: a mount numbers its inodes
     /// with it, so listing a directory needs no table entry per name (see `InodeTable`).
@@ -70,13 +71,17 @@ public final class WorkNode: Hashable, @unchecked Sendable {
         }
     }
 
+    /// Identity: a node is only ever equal to itself.
     public static func == (a: WorkNode, b: WorkNode) -> Bool { a === b }
+    /// Hashes the identity.
     public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 }
 
 /// What a workspace says about a node, for `stat`.
 public struct WorkInfo: Sendable {
+    /// What the node is now (pending changes included).
     public var mode: FileMode
+    /// Bytes of a file or symlink target, pending writes included; 0 for directories.
     public var size: Int
     /// Set when the node changed in this mount; nil means "the time of the commit shown".
     public var modified: Date?

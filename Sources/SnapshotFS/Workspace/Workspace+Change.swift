@@ -76,6 +76,7 @@ extension Workspace {
         }
     }
 
+    /// Creates a symlink `name` in `dir` pointing at `target`; `alreadyExists` if the name is taken.
     public func symlink(in dir: WorkNode, _ name: [UInt8], target: [UInt8]) throws -> WorkNode {
         try locked {
             try checkFree(dir, name)
@@ -216,6 +217,7 @@ extension Workspace {
 
     /// Counts descriptors open for writing (for the quiet-mount commit).
     public func openedForWriting(_ node: WorkNode) { locked { node.writers += 1; openWriters += 1 } }
+    /// The matching close of `openedForWriting`; the quiet-mount timer starts again from here.
     public func closedForWriting(_ node: WorkNode) {
         locked {
             node.writers -= 1

@@ -12,8 +12,11 @@ import Foundation
 /// caller outside it (`ReadSource.blob`).
 public final class Workspace: @unchecked Sendable {
     // @unchecked: the tree and `base` are only touched under `lock`.
+    /// The repository the branch lives in.
     public let store: Store
+    /// The branch the batch commits to.
     public let branch: String
+    /// The branch's root directory; it stays the same node across commits.
     public let root: WorkNode
     let lock = NSLock()
     var _base: Snapshot
@@ -33,6 +36,7 @@ public final class Workspace: @unchecked Sendable {
     /// a moved tip, or another writer's commit taken in): names and nodes to forget.
     public var onInvalidate: (@Sendable ([Invalidation]) -> Void)?
 
+    /// What the kernel (or any cache of names) must forget after another writer's change.
     public enum Invalidation: Sendable {
         case entry(parent: WorkNode, name: [UInt8])
         case node(WorkNode)
@@ -87,6 +91,7 @@ public final class Workspace: @unchecked Sendable {
         locked { (root.committedID == nil, openWriters, Self.now() - lastChange) }
     }
 
+    /// Sets (or, with nil, clears) the message of the next commit instead of the automatic one.
     public func setMessage(_ message: String?) { locked { nextMessage = message } }
 
     // MARK: Reading
@@ -122,8 +127,10 @@ public final class Workspace: @unchecked Sendable {
     /// A number that changes whenever `dir`'s names do, for caches of its listing.
     public func version(_ dir: WorkNode) -> UInt64 { locked { dir.version } }
 
+    /// What `node` is now.
     public func mode(_ node: WorkNode) -> FileMode { locked { node.mode } }
 
+    /// What `stat` needs of `node`: mode, size, change time and subdirectory count.
     public func info(_ node: WorkNode) throws -> WorkInfo {
         try locked {
             var info = WorkInfo(mode: node.mode, size: 0, modified: node.modified, subdirectories: 0)
