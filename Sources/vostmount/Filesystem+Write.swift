@@ -33,13 +33,31 @@ extension Filesystem {
         guard case .work(let work) = node else {
             if writing { throw Errno.readOnly }
             // Every file in history stands for one blob, which never changes.
-            return (handles.add(.file(try BlobReader(store: store, id: try historyBlob(of: node), shared: true))), true)
+            let reader = try BlobReader(store: store, id: try historyBlob(of: node), shared: true)
+            if let session, reader.size <= Prefill.limit {
+                try? prefill.store(id, node: nil, session: session) { try reader.read(at: 0, count: reader.size) }
+            }
+            return (handles.add(.file(reader)), true)
         }
         if work.isDirectory || work.isGitlink { throw Errno.isDirectory }
         if writing {
             if config.readOnly { throw Errno.readOnly }
-            if flags & O_TRUNC != 0 { try workspace!.truncate(work, to: 0) }
+            prefill.beginWriting(work)
+            do {
+                if flags & O_TRUNC != 0 { try workspace!.truncate(work, to: 0) }
+            } catch {
+                prefill.endWriting(work)
+                throw error
+            }
             workspace!.openedForWriting(work)
+        } else if let session {
+            // Only committed content is pushed: pending content was written through the
+            // kernel, which has it already.
+            try? prefill.store(id, node: work, session: session) {
+                guard case .blob(let blob) = try workspace!.read(work, at: 0, count: 0),
+                      try store.blobSize(blob) <= Prefill.limit else { return nil }
+                return try store.blob(blob)
+            }
         }
         // The kernel's pages of this inode are right: only this mount changes a node, and
         // another writer's version of the file comes as a new node.
@@ -59,6 +77,7 @@ extension Filesystem {
             if flags & O_TRUNC != 0 { try workspace!.truncate(existing, to: 0) }
             work = existing
         }
+        prefill.beginWriting(work)
         workspace!.openedForWriting(work)
         return (.work(work), handles.add(.work(OpenFile(node: work, writable: true))))
     }
@@ -74,6 +93,7 @@ extension Filesystem {
         guard let opened = handles.get(handle) else { return }
         handles.remove(handle)
         guard case .work(let file) = opened, file.writable, let workspace else { return }
+        prefill.endWriting(file.node)
         workspace.closedForWriting(file.node)
         if config.commitDelay == 0, workspace.activity.writers == 0 { commitPending(reason: "close") }
     }
@@ -183,6 +203,8 @@ extension Filesystem {
         if fields & FUSE_SET_ATTR_GID != 0, attr.st_gid != config.gid, attr.st_gid != gid_t.max { throw Errno.notPermitted }
         if fields & FUSE_SET_ATTR_SIZE != 0 {
             if work.isDirectory { throw Errno.isDirectory }
+            prefill.beginWriting(work)
+            defer { prefill.endWriting(work) }
             try workspace.truncate(work, to: Int(attr.st_size))
         }
         if fields & FUSE_SET_ATTR_MODE != 0, !work.isDirectory {

@@ -30,6 +30,8 @@ final class Filesystem: @unchecked Sendable {
     /// The mounted branch (pending changes included); nil for a `--ref` mount.
     let workspace: Workspace?
     let poller = Poller()
+    /// Small files go into the kernel's cache as they are opened (see `Prefill`).
+    let prefill = Prefill()
     let logger: Logger
     /// Told to the kernel in order, off the request threads (see `forward`).
     let invalidations = DispatchQueue(label: "vostmount.invalidate")

@@ -173,6 +173,47 @@ import TestSupport
         try expectFsckClean(repo)
     }
 
+    /// Small files go into the kernel's cache as they are opened for reading; such a push
+    /// must never undo a write. Readers race a writer on four small committed files; at the
+    /// end each reads back what was written last: in the mount, in git, after a remount.
+    /// (The narrowest interleaving `Prefill`'s gate closes, a push delayed past a whole
+    /// open-and-write of another process, is not one this test can force.)
+    @Test func readersNeverUndoAWriter() throws {
+        let dir = TempDir("prefill")
+        let (repo, _, _) = try makeHistoryRepo(dir)
+        // Every close commits, so each file is committed content again (and pushable) as
+        // the readers open it between two writes.
+        let mount = try Mount(repo, in: dir, arguments: ["--commit-delay", "0"])
+        defer { mount.unmount() }
+        try sh("for i in 1 2 3 4; do echo committed > f$i; done; sync .", in: mount.point)
+        let rounds = 400
+        try python("""
+            import os, sys, threading
+            root, rounds = sys.argv[1], int(sys.argv[2])
+            done = threading.Event()
+            def read_all():
+                while not done.is_set():
+                    for i in range(1, 5):
+                        with open(os.path.join(root, f"f{i}"), "rb") as f:
+                            f.read()
+            readers = [threading.Thread(target=read_all) for _ in range(3)]
+            for r in readers: r.start()
+            for n in range(rounds):
+                with open(os.path.join(root, f"f{n % 4 + 1}"), "wb") as f:
+                    f.write(f"write {n}\\n".encode())
+            done.set()
+            for r in readers: r.join()
+            """, [mount.point, String(rounds)])
+        let expected = (1...4).map { "write \(rounds - 5 + $0)\n" }
+        #expect((1...4).map { contents(mount.path("f\($0)")) } == expected)
+        try run(["sync", mount.point])
+        #expect(try (1...4).map { try git(repo, "show", "main:f\($0)") } == expected)
+        mount.unmount()
+        let again = try Mount(repo, in: dir, name: "again")
+        defer { again.unmount() }
+        #expect((1...4).map { contents(again.path("f\($0)")) } == expected)
+    }
+
     /// Large files are inflated into a spool in `$TMPDIR`; with no room there, they still
     /// read back exactly, front to back and then behind what is kept in memory.
     @Test func aFullTemporaryDirectoryStillReadsLargeFiles() throws {
