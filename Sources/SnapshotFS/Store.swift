@@ -24,6 +24,8 @@ public final class Store: @unchecked Sendable {
     let sizes = ObjectCache<Int>(capacity: 1_000_000)
     let lock: RepoLock
     let objectsDirectory: String
+    /// Which `objects/xx` directories exist, so packed objects are not first tried loose.
+    let fanOut: FanOutDirectories
     /// Inflated large blobs, shared by every reader (see `BlobReader`): at most 4 GiB of
     /// unlinked files in `scratchDirectory`.
     let spools = SpoolCache(capacity: 4 << 30)
@@ -36,6 +38,7 @@ public final class Store: @unchecked Sendable {
         self.email = email
         lock = RepoLock(repositoryPath: repo.path)
         objectsDirectory = repo.path + "/objects"
+        fanOut = FanOutDirectories(objectsDirectory: objectsDirectory)
         try repo.setIdentity(name: author, email: email)
         repository = Locked(repo)
     }
@@ -92,7 +95,9 @@ public final class Store: @unchecked Sendable {
     /// A small object's content: from its loose file if it has one (no lock needed: loose
     /// objects never change once renamed into place), else through libgit2 (packs).
     private func smallObject(_ id: ObjectID) throws -> (type: git_object_t, data: [UInt8]) {
-        if let loose = try LooseObjects.read(id, objectsDirectory: objectsDirectory) { return (loose.type.git, loose.data) }
+        if fanOut.mayHoldLoose(id), let loose = try LooseObjects.read(id, objectsDirectory: objectsDirectory) {
+            return (loose.type.git, loose.data)
+        }
         return try git { try $0.read(id) }
     }
 

@@ -27,6 +27,27 @@ import TestSupport
         #expect(FileManager.default.contents(atPath: clone + "/src/main.c") == Data("int main(){}\n".utf8))
     }
 
+    /// Packed objects are not tried loose where no `objects/xx` directory exists; an object
+    /// git writes loose into a new one right after the store looked must still be read.
+    @Test func objectsGitWritesLooseAfterAScanAreRead() throws {
+        let (dir, store) = try makeStore()
+        let repo = dir.sub("repo.git")
+        _ = try store.branches["main"].write("a.txt", bytes("a\n"))
+        try git(repo, "gc", "-q")
+        // A store that has read nothing yet: its first commit read scans objects/.
+        let reader = try Store.open(repo, create: false)
+        #expect(try reader.branches["main"].readText("a.txt") == "a\n")
+        let loose = try FileManager.default.contentsOfDirectory(atPath: repo + "/objects").filter { $0.utf8.count == 2 }
+        #expect(loose.isEmpty, "gc packed everything: \(loose)")
+        let tree = try git(repo, "rev-parse", "main^{tree}").trimmingCharacters(in: .whitespacesAndNewlines)
+        let hex = try run(["git", "--git-dir", repo, "commit-tree", tree, "-m", "written by git"], env: gitEnv)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(FileManager.default.fileExists(atPath: "\(repo)/objects/\(hex.prefix(2))/\(hex.dropFirst(2))"))
+        let id = try #require(ObjectID(hex: hex))
+        #expect(try reader.commit(id).message == "written by git\n")
+        #expect(try reader.snapshot(of: id).readText("a.txt") == "a\n")
+    }
+
     @Test func emptyDirectoriesPassStrictFsck() throws {
         let (dir, store) = try makeStore()
         _ = try store.branches["main"].batch { try $0.makeDirectory("a/b") }
