@@ -87,6 +87,18 @@ public final class BlobReader: @unchecked Sendable {
     }
 }
 
+/// The bytes `offset..<end` out of consecutive inflated chunks that cover them. A read that
+/// is exactly one chunk (aligned 1 MiB reads) shares it without a copy.
+fileprivate func slice(from offset: Int, to end: Int, in chunks: [(offset: Int, bytes: [UInt8])]) -> [UInt8] {
+    if let exact = chunks.first(where: { $0.offset == offset && $0.bytes.count == end - offset }) { return exact.bytes }
+    var out: [UInt8] = []
+    out.reserveCapacity(end - offset)
+    for (chunkOffset, bytes) in chunks where chunkOffset < end && chunkOffset + bytes.count > offset {
+        out.append(contentsOf: bytes[(max(offset, chunkOffset) - chunkOffset)..<(min(end, chunkOffset + bytes.count) - chunkOffset)])
+    }
+    return out
+}
+
 /// A stream read forward, with its last `keep` bytes in memory, in 1 MiB chunks.
 final class ForwardWindow {
     private let stream: BlobStream
@@ -112,16 +124,7 @@ final class ForwardWindow {
                 chunks.removeFirst()
             }
         }
-        // A read that is exactly one chunk (aligned 1 MiB reads) shares it without a copy.
-        if let exact = chunks.last(where: { $0.offset == offset }), exact.bytes.count == end - offset { return exact.bytes }
-        var out: [UInt8] = []
-        out.reserveCapacity(end - offset)
-        for (chunkOffset, bytes) in chunks where chunkOffset < end && chunkOffset + bytes.count > offset {
-            let from = max(offset, chunkOffset) - chunkOffset
-            let to = min(end, chunkOffset + bytes.count) - chunkOffset
-            out.append(contentsOf: bytes[from..<to])
-        }
-        return out
+        return slice(from: offset, to: end, in: chunks)
     }
 }
 
@@ -210,14 +213,7 @@ final class Spool: @unchecked Sendable {
             if frontier >= size { self.stream = nil }  // done: release the file and zlib state
         }
         guard let first = recent.first, offset >= first.offset else { return nil }
-        // A read that is exactly one chunk (aligned 1 MiB reads) shares it without a copy.
-        if let exact = recent.first(where: { $0.offset == offset && $0.bytes.count == end - offset }) { return exact.bytes }
-        var out: [UInt8] = []
-        out.reserveCapacity(end - offset)
-        for (chunkOffset, bytes) in recent where chunkOffset < end && chunkOffset + bytes.count > offset {
-            out.append(contentsOf: bytes[(max(offset, chunkOffset) - chunkOffset)..<(min(end, chunkOffset + bytes.count) - chunkOffset)])
-        }
-        return out
+        return slice(from: offset, to: end, in: recent)
     }
 
     /// Queues a chunk for the file (waiting while `backlogChunks` are queued), unless a
