@@ -94,14 +94,16 @@ vost_t = measure([PY, "-c", VOST_READ, f"{work}/vost.git"], inner=True)
 row("read those 10,000 files", ours, "vost read", vost_t, ">= 10x vost")
 
 # 3. Single-file commits (per commit).
-# Each commit creates files, so this row swings with the disk's state (writeback of the
-# cases before it): the median of three runs on fresh repositories, for both sides.
 def median_of_3(run):
+    """Runs run(0..2) (each returns (seconds, RSS)), prints all three, returns the median:
+    for rows whose single runs swing with the machine more than with the code."""
     runs = sorted((run(i) for i in range(3)), key=lambda r: r[0])
     print(f"  runs: {', '.join(f'{r[0]:.4f}' for r in runs)}", file=sys.stderr)
     return runs[1]
 
 
+# Each commit creates files, so this row swings with the disk's state (writeback of the
+# cases before it): fresh repositories, the same for both sides.
 n = 1000
 ours = median_of_3(lambda i: measure([BENCH, "single-commits", f"{work}/single{i}.git", "--count", str(n)], inner=True))
 vn = 200
