@@ -24,4 +24,15 @@ static inline int vost_git_enable_strict_hash_verification(int on) {
 #include <unistd.h>
 #include <sys/syscall.h>
 static inline int vost_syncfs(int fd) { return (int)syscall(SYS_syncfs, fd); }
+
+/* posix_spawn's flag for a child in a session of its own (no controlling terminal), which
+   glibc defines only with _GNU_SOURCE. */
+#include <spawn.h>
+static inline short vost_spawn_setsid_flag(void) {
+#ifdef POSIX_SPAWN_SETSID
+    return POSIX_SPAWN_SETSID;
+#else
+    return 0x80;
+#endif
+}
 #endif

@@ -29,6 +29,9 @@ public enum SnapshotError: Error, Equatable, Sendable, CustomStringConvertible {
     case io(errno: Int32, String)
     /// libgit2 failed; carries its error code, class and message.
     case git(code: Int32, klass: Int32, message: String)
+    /// A fetch from or push to a remote failed (unreachable, refused, bad credentials...);
+    /// carries git's own one-line message.
+    case remote(String)
 
     /// One line, for logs and command-line errors.
     public var description: String {
@@ -46,6 +49,7 @@ public enum SnapshotError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notPermitted(let what): return "not permitted: \(what)"
         case .io(let errno, let what): return "\(what): \(String(cString: strerror(errno)))"
         case .git(let code, _, let message): return "git error \(code): \(message)"
+        case .remote(let what): return "remote: \(what)"
         }
     }
 

@@ -61,6 +61,19 @@ struct VostMount: ParsableCommand {
     @Option(help: "Directory for file data being written, until it is committed (default: REPO/vostmount-staging).")
     var staging: String?
 
+    @Option(help: ArgumentHelp("Keep the branch in step with this remote of the repository: push after every commit, fetch and merge.",
+                               valueName: "name"))
+    var remote: String?
+
+    @Option(help: "With --remote: seconds between fetches (a rejected push fetches at once).")
+    var fetchInterval: Double?
+
+    @Option(help: "With --remote: on unmount, seconds the last push may take; commits left unpushed go out at the next mount.")
+    var pushTimeout: Double?
+
+    @Option(help: "Append log lines (commits, pushes, merges, errors) to this file; a daemon's stderr goes nowhere.")
+    var log: String?
+
     func run() throws {
         do {
             try mount()
@@ -111,6 +124,23 @@ struct VostMount: ParsableCommand {
         guard commitDelay >= 0 else { throw Preflight.Failure("--commit-delay must be 0 or more seconds") }
         config.commitDelay = commitDelay
         config.staging = staging
+        config.remote = remote ?? mountOptions.remote
+        if let seconds = fetchInterval ?? mountOptions.fetchInterval {
+            guard seconds > 0, seconds.isFinite else { throw Preflight.Failure("--fetch-interval must be more than 0 seconds") }
+            config.fetchInterval = seconds
+        }
+        if let seconds = pushTimeout ?? mountOptions.pushTimeout {
+            guard seconds >= 0, seconds.isFinite else { throw Preflight.Failure("--push-timeout must be 0 or more seconds") }
+            config.pushTimeout = seconds
+        }
+        if let log {
+            let fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw Preflight.Failure("cannot open log file \(log): \(String(cString: strerror(errno)))") }
+            config.logDescriptor = fd
+        }
+        if config.remote != nil, config.branch == nil {
+            throw Preflight.Failure("--remote needs a branch; a --ref mount shows one fixed revision")
+        }
         if config.readOnly { mountOptions.kernel.append("ro") }
         mountOptions.kernel.append("fsname=\(Self.escape(store.path))")
         mountOptions.kernel.append("subtype=vostmount")

@@ -35,7 +35,7 @@ func errnoValue(for error: Error) -> Int32 {
         case .invalidArgument: return EINVAL
         case .notPermitted: return EPERM
         case .io(let code, _): return code
-        case .git: return EIO
+        case .git, .remote: return EIO
         }
     default: return EIO
     }

@@ -6,8 +6,22 @@ extension Filesystem {
     /// Starts what runs beside the request loop (after the daemon's fork).
     func start() {
         workspace?.onInvalidate = { [weak self] items in self?.forward(items) }
+        workspace?.onConflicts = { [weak self] paths in self?.conflictsMade(paths) }
+        remoteSync?.onBranchMoved = { [weak self] in
+            guard let self else { return }
+            do { try workspace?.refresh() } catch { logger.error("cannot read the branch: \(error)") }
+        }
+        remoteSync?.onConflicts = { [weak self] paths in self?.conflictsMade(paths) }
         poller.onTick = { [weak self] in self?.tick() }
         poller.start()
+        remoteSync?.start()
+    }
+
+    /// A merge into the branch kept versions beside the one that won: shown in `@/status`
+    /// and logged.
+    func conflictsMade(_ paths: [RepoPath]) {
+        syncState.withLock { $0.conflicts = paths.map(\.string) }
+        logger.warning("both sides changed; kept beside: \(paths.map(\.string).joined(separator: ", "))")
     }
 
     /// Every poll: commit a quiet batch, take in other writers' commits, refresh the index
@@ -19,6 +33,15 @@ extension Filesystem {
                 commitPending(reason: "quiet")
             }
             do { try workspace.refresh() } catch { logger.error("cannot read the branch: \(error)") }
+            // Every new tip (a commit here, or another writer's) is pushed.
+            if let remoteSync {
+                let tip = workspace.base.commitID
+                let moved = syncState.withLock { state in
+                    defer { state.seenTip = tip }
+                    return state.seenTip != nil && state.seenTip != tip
+                }
+                if moved { remoteSync.nudge() }
+            }
         }
         invalidateIndexFolders()
     }
@@ -40,6 +63,9 @@ extension Filesystem {
         poller.stop()
         commitPending(reason: "unmount")
         try? store.syncToDisk()
+        if let remoteSync, let warning = remoteSync.stop(pushWithin: config.pushTimeout) {
+            logger.warning("\(warning)")
+        }
     }
 
     /// Tells the kernel to forget names and nodes that another writer's commit changed. It
@@ -68,7 +94,7 @@ extension Filesystem {
     /// cached listings and attributes are dropped on every poll, if the kernel has them.
     func invalidateIndexFolders() {
         guard let session else { return }
-        for node in [Node.index, .indexTags, .indexBranches, .indexLog] {
+        for node in [Node.index, .indexTags, .indexBranches, .indexLog, .status] {
             if let id = inodes.existingID(node) { fuse_lowlevel_notify_inval_inode(session, fuse_ino_t(id), 0, 0) }
         }
     }

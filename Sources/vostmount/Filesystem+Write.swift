@@ -32,6 +32,7 @@ extension Filesystem {
         let writing = flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0
         guard case .work(let work) = node else {
             if writing { throw Errno.readOnly }
+            if node == .status { return (handles.add(.bytes(statusJSON())), false) }
             // Every file in history stands for one blob, which never changes.
             let reader = try BlobReader(store: store, id: try historyBlob(of: node), shared: true)
             if let session, reader.size <= Prefill.limit {
@@ -124,7 +125,12 @@ extension Filesystem {
         case .indexTags, .indexBranches:
             guard let workspace, !config.readOnly, let ref = Namespace.decode(name) else { throw Errno.readOnly }
             try workspace.commit()
-            if case .indexTags = parentNode { try store.tags.set(ref, to: workspace.base) } else { try store.branches.set(ref, to: workspace.base) }
+            if case .indexTags = parentNode {
+                try store.tags.set(ref, to: workspace.base)
+                remoteSync?.tagCreated(ref)
+            } else {
+                try store.branches.set(ref, to: workspace.base)
+            }
             return try child(of: parentNode, named: name)
         default:
             let dir = try writableDirectory(parentNode)
@@ -148,6 +154,7 @@ extension Filesystem {
             if case .indexTags = parentNode {
                 guard try store.tags.get(ref) != nil else { throw Errno.noEntry }
                 try store.tags.delete(ref)
+                remoteSync?.tagDeleted(ref)
             } else {
                 guard ref != config.branch else { throw Errno(code: EBUSY) }
                 guard try store.branches.get(ref) != nil else { throw Errno.noEntry }

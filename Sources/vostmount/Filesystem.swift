@@ -2,6 +2,7 @@ import CFuse
 import Foundation
 import Logging
 import SnapshotFS
+import Synchronization
 
 /// What is mounted and how.
 struct MountConfig: Sendable {
@@ -14,6 +15,14 @@ struct MountConfig: Sendable {
     var commitDelay: Double = 1
     /// Where pending file data is staged; nil for the repository's `vostmount-staging`.
     var staging: String?
+    /// `--remote`: the configured remote the branch is kept in step with.
+    var remote: String?
+    /// Seconds between fetches from the remote.
+    var fetchInterval: Double = RemoteSync.defaultFetchInterval
+    /// On unmount, how long the last push may take.
+    var pushTimeout: Double = 10
+    /// `--log`: an open descriptor (append) that becomes the daemon's stderr.
+    var logDescriptor: Int32?
     var uid: uid_t = getuid()
     var gid: gid_t = getgid()
 }
@@ -30,6 +39,11 @@ final class Filesystem: @unchecked Sendable {
     /// The mounted branch (pending changes included); nil for a `--ref` mount.
     let workspace: Workspace?
     let poller = Poller()
+    /// The remote the branch follows (`--remote`); nil without one.
+    let remoteSync: RemoteSync?
+    /// The conflict copies of the last merge into the branch, by a commit of this mount or
+    /// by a fetch, and the tip the poller last saw (to push after every commit).
+    let syncState = Mutex<(conflicts: [String], seenTip: ObjectID?)>(([], nil))
     /// Small files go into the kernel's cache as they are opened (see `Prefill`).
     let prefill = Prefill()
     let logger: Logger
@@ -54,6 +68,12 @@ final class Filesystem: @unchecked Sendable {
         self.config = config
         self.logger = logger
         namespace = Namespace(store: store, branch: config.branch, fixed: config.fixed)
+        if let name = config.remote, let branch = config.branch {
+            remoteSync = RemoteSync(remote: try Remote(store: store, name: name), branch: branch,
+                              interval: config.fetchInterval, logger: logger)
+        } else {
+            remoteSync = nil
+        }
         if let fixed = config.fixed {
             workspace = nil
             inodes = InodeTable(root: .commit(fixed, .root, route: []))
@@ -82,7 +102,8 @@ final class Filesystem: @unchecked Sendable {
     }
 
     func attrTimeout(_ node: Node) -> Double {
-        node.isVirtualFolder ? Self.liveTimeout : Self.immutableTimeout
+        if node == .status { return 0 }
+        return node.isVirtualFolder ? Self.liveTimeout : Self.immutableTimeout
     }
 
     /// How long the kernel may trust that `name` in `parent` is `child`. Names whose meaning
@@ -125,8 +146,11 @@ final class Filesystem: @unchecked Sendable {
             case Array("tags".utf8): return .indexTags
             case Array("branches".utf8): return .indexBranches
             case Array("log".utf8): return .indexLog
+            case Array("status".utf8): return .status
             default: throw Errno.noEntry
             }
+        case .status:
+            throw Errno.notDirectory
         case .indexTags:
             return .commit(try namespace.tag(name), .root, route: Array("@/tags/".utf8) + name)
         case .indexBranches:
@@ -155,7 +179,8 @@ final class Filesystem: @unchecked Sendable {
                 (entry.name, .commit(id, path.appending(path: try RepoPath(bytes: entry.name)), route: route))
             }
         case .index:
-            return [(Array("branches".utf8), .indexBranches), (Array("log".utf8), .indexLog), (Array("tags".utf8), .indexTags)]
+            return [(Array("branches".utf8), .indexBranches), (Array("log".utf8), .indexLog),
+                    (Array("status".utf8), .status), (Array("tags".utf8), .indexTags)]
         case .indexTags:
             return namespace.tagNames().compactMap { name in
                 let encoded = Namespace.encode(name)
@@ -168,6 +193,8 @@ final class Filesystem: @unchecked Sendable {
                 guard let id = try? namespace.branchTip(encoded) else { return nil }
                 return (encoded, .commit(id, .root, route: Array("@/branches/".utf8) + encoded))
             }
+        case .status:
+            throw Errno.notDirectory
         case .indexLog:
             let start: Snapshot
             if let tip { start = tip } else if let fixed = config.fixed { start = try store.snapshot(of: fixed) } else { return [] }
@@ -196,6 +223,8 @@ final class Filesystem: @unchecked Sendable {
             return try attributes(of: snap.entry(at: path), in: snap, id: id)
         case .index, .indexTags, .indexBranches, .indexLog:
             return makeStat(id: id, mode: S_IFDIR | 0o555, size: 0, nlink: 2, time: tip?.time ?? Date())
+        case .status:
+            return makeStat(id: id, mode: S_IFREG | 0o444, size: statusJSON().count, nlink: 1, time: Date())
         }
     }
 
@@ -242,12 +271,15 @@ final class Filesystem: @unchecked Sendable {
         if handle != 0 {
             switch handles.get(handle) {
             case .file(let reader)?: return try reader.read(at: offset, count: size)
+            case .bytes(let bytes)?: return Array(bytes.dropFirst(offset).prefix(size))
             case .work(let file)?: return try read(file.node, offset: offset, size: size) { try file.reader(for: $0, store: store) }
             default: throw Errno.badHandle
             }
         }
-        if case .work(let node) = try node(inode) {
-            return try read(node, offset: offset, size: size) { try cachedReader(inode: inode, blob: $0) }
+        switch try node(inode) {
+        case .work(let node): return try read(node, offset: offset, size: size) { try cachedReader(inode: inode, blob: $0) }
+        case .status: return Array(statusJSON().dropFirst(offset).prefix(size))
+        default: break
         }
         return try cachedReader(inode: inode, blob: try historyBlob(of: try node(inode))).read(at: offset, count: size)
     }

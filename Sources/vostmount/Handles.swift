@@ -10,6 +10,8 @@ final class HandleTable: @unchecked Sendable {
         /// A file of the branch.
         case work(OpenFile)
         case directory(node: Node, entries: [(name: [UInt8], node: Node)])
+        /// A file made when it was opened (`@/status`).
+        case bytes([UInt8])
     }
     private let lock = NSLock()
     private var handles: [UInt64: Handle] = [:]

@@ -1,10 +1,13 @@
 /// `-o` options, as given on the command line or by `mount.fuse3` from /etc/fstab: ours
-/// (`branch=`, `ref=`) are taken out, the kernel's and libfuse's are passed on, and the
+/// (`branch=`, `ref=`, `remote=`, `fetch_interval=`, `push_timeout=`) are taken out, the kernel's and libfuse's are passed on, and the
 /// ones only `mount(8)` cares about (`defaults`, `noauto`, `user`, `_netdev`...) are dropped.
 struct MountOptions {
     var branch: String?
     var ref: String?
     var readOnly = false
+    var remote: String?
+    var fetchInterval: Double?
+    var pushTimeout: Double?
     var kernel: [String] = []
 
     /// What libfuse's mount accepts; anything else would make the mount fail.
@@ -22,6 +25,12 @@ struct MountOptions {
                     branch = String(option.dropFirst(7))
                 } else if option.hasPrefix("ref=") {
                     ref = String(option.dropFirst(4))
+                } else if option.hasPrefix("remote=") {
+                    remote = String(option.dropFirst(7))
+                } else if option.hasPrefix("fetch_interval=") {
+                    fetchInterval = Double(option.dropFirst(15)) ?? -1
+                } else if option.hasPrefix("push_timeout=") {
+                    pushTimeout = Double(option.dropFirst(13)) ?? -1
                 } else if option == "ro" {
                     readOnly = true
                 } else if Self.passed.contains(option) || option.hasPrefix("max_read=") {

@@ -17,6 +17,8 @@ enum Node: Hashable, Sendable {
     case indexTags
     case indexBranches
     case indexLog
+    /// `@/status`: a read-only JSON file, made afresh at every open (see `StatusFile`).
+    case status
 
     /// History never changes, so the kernel may cache it for long.
     var isImmutable: Bool {

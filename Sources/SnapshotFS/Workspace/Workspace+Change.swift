@@ -6,6 +6,7 @@ extension Workspace {
     /// Records that `dir`'s names changed: new listing version, and it and every directory
     /// above it no longer equal a committed tree.
     private func namesChanged(_ dir: WorkNode) {
+        changedNodes.insert(ObjectIdentifier(dir))
         dir.version &+= 1
         dir.modified = Date()
         contentChanged(below: dir)
@@ -28,6 +29,7 @@ extension Workspace {
     }
 
     private func fileChanged(_ node: WorkNode) {
+        changedNodes.insert(ObjectIdentifier(node))
         node.modified = Date()
         contentChanged(below: node.parent)
     }

@@ -2,14 +2,17 @@ import Foundation
 
 extension Workspace {
     /// Commits everything pending as one commit and returns it; nil when the tree did not
-    /// change. If the branch moved since `base`, the batch is applied path by path onto the
-    /// new tip under `vost.lock` (both sides' changes survive; on the same path this batch,
-    /// the later one, wins) and the workspace then shows the merged tree.
+    /// change. If the branch moved since `base`, the batch is merged onto the new tip path by
+    /// path (`TreeMerge`: both sides' changes survive; a file both changed is merged line by
+    /// line when clean, else this batch, the later one, keeps the path and the other
+    /// writer's version is kept beside it, named after the tip that holds it) and the
+    /// workspace then shows the merged tree.
     ///
     /// The lock is held throughout, so the batch is exactly what programs saw at one instant.
     @discardableResult
     public func commit(message: String? = nil) throws -> Snapshot? {
         var invalidations: [Invalidation] = []
+        var conflicts: [RepoPath] = []
         let result: Snapshot? = try locked {
             guard root.committedID == nil else { return nil }
             let sink = ObjectSink(store: store)
@@ -20,6 +23,7 @@ extension Workspace {
             let changes = try store.diff(from: _base.treeID, to: ours)
             var onto = _base
             var tree = ours
+            conflicts = []
             var snapshot: Snapshot? = nil
             for attempt in 0..<50 {
                 do {
@@ -28,16 +32,21 @@ extension Workspace {
                 } catch SnapshotError.stale {
                     if attempt > 0 { usleep(UInt32.random(in: 1_000...20_000)) }
                     onto = try store.branches[branch]
-                    tree = try rebase(changes, ours: ours, onto: onto.treeID)
+                    let merged = try store.mergeTrees(base: _base.treeID, ours: ours, theirs: onto.treeID,
+                                                      winner: .ours, tag: onto.commitID.shortHex)
+                    tree = merged.tree
+                    conflicts = merged.conflicts
                 }
             }
             guard let snapshot else { throw SnapshotError.stale("branch \(branch) kept moving while committing") }
             nextMessage = nil
+            changedNodes.removeAll()
             _base = snapshot
             if snapshot.treeID != ours { sync(root, to: snapshot.treeID, into: &invalidations) }
             return tree == onto.treeID ? nil : snapshot
         }
         if !invalidations.isEmpty { onInvalidate?(invalidations) }
+        if !conflicts.isEmpty { onConflicts?(conflicts) }
         return result
     }
 
@@ -97,39 +106,6 @@ extension Workspace {
         store.trees.put(id, Tree(entries: list.sorted(by: Tree.gitOrder)), cost: max(1, list.count))
         dir.content = .directory(entries: entries, committed: id)
         return id
-    }
-
-    /// Our changes (from `base` to `ours`) applied onto another tree, path by path.
-    private func rebase(_ changes: ChangeReport, ours: ObjectID, onto: ObjectID) throws -> ObjectID {
-        let draft = try TreeDraft(store: store, base: onto)
-        let written = Set((changes.added + changes.updated).map(\.path))
-        for item in changes.deleted where !written.contains(item.path) {
-            _ = try? draft.remove(item.path, prune: true)
-        }
-        for item in changes.added + changes.updated {
-            guard let entry = try entry(in: ours, at: item.path) else { continue }
-            try draft.set(item.path, mode: entry.mode, id: entry.id)
-        }
-        // A directory this batch emptied but kept, which pruning above took away.
-        for item in changes.deleted where item.path.components.count > 1 {
-            let parent = item.path.parent
-            if try draft.node(at: parent) == nil, let kept = try entry(in: ours, at: parent), kept.mode == .directory {
-                try draft.set(parent, mode: .directory, id: kept.id)
-            }
-        }
-        let sink = ObjectSink(store: store)
-        let tree = try draft.writeTree(into: sink)
-        try sink.flush()
-        return tree
-    }
-
-    private func entry(in tree: ObjectID, at path: RepoPath) throws -> TreeEntry? {
-        var current = TreeEntry(name: [], mode: .directory, id: tree)
-        for name in path.components {
-            guard current.mode == .directory, let next = try store.tree(current.id)[name] else { return nil }
-            current = next
-        }
-        return current
     }
 
     // MARK: Taking in another tree

@@ -32,9 +32,14 @@ public final class Workspace: @unchecked Sendable {
     /// Monotonic seconds of the last change, for the quiet-mount commit.
     var lastChange = Workspace.now()
     var openWriters = 0
+    /// Files and directories changed since the last commit, for `pendingChanges`.
+    var changedNodes = Set<ObjectIdentifier>()
     /// Called outside the lock with what changed under the kernel's feet (a commit applied on
     /// a moved tip, or another writer's commit taken in): names and nodes to forget.
     public var onInvalidate: (@Sendable ([Invalidation]) -> Void)?
+    /// Called outside the lock with the conflict copies a commit made when it merged this
+    /// batch onto a tip another writer had moved (see `commit`).
+    public var onConflicts: (@Sendable ([RepoPath]) -> Void)?
 
     /// What the kernel (or any cache of names) must forget after another writer's change.
     public enum Invalidation: Sendable {
@@ -90,6 +95,10 @@ public final class Workspace: @unchecked Sendable {
     public var activity: (pending: Bool, writers: Int, quietFor: TimeInterval) {
         locked { (root.committedID == nil, openWriters, Self.now() - lastChange) }
     }
+
+    /// How many files and directories have changes not committed yet (a new file counts
+    /// itself and its directory).
+    public var pendingChanges: Int { locked { root.committedID == nil ? changedNodes.count : 0 } }
 
     /// Sets (or, with nil, clears) the message of the next commit instead of the automatic one.
     public func setMessage(_ message: String?) { locked { nextMessage = message } }

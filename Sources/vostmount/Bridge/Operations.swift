@@ -73,6 +73,8 @@ enum Operations {
                 let (handle, keep) = try fs.open(UInt64(ino), flags: fi.pointee.flags)
                 fi.pointee.fh = handle
                 fi.pointee.keep_cache = keep ? 1 : 0
+                // `@/status` is made at each open and its size changes: no page cache.
+                if (try? fs.node(UInt64(ino))) == .status { fi.pointee.direct_io = 1 }
                 // A file opened only to read has nothing to flush: close costs no round trip.
                 if fi.pointee.flags & O_ACCMODE == O_RDONLY && fi.pointee.flags & O_TRUNC == 0 { fi.pointee.noflush = 1 }
                 fuse_reply_open(req, fi)

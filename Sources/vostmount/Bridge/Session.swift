@@ -41,6 +41,8 @@ enum Session {
         }
         defer { fuse_session_unmount(session) }
         fuse_daemonize(foreground ? 1 : 0)
+        // A daemon's stderr is /dev/null: with --log, the log goes to the file instead.
+        if let log = fs.config.logDescriptor, !foreground { dup2(log, 2) }
 
         fs.session = session
         fs.start()

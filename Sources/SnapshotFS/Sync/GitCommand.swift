@@ -1,0 +1,134 @@
+import CGit2
+import Foundation
+
+/// Runs the `git` command for the network side of a remote.
+///
+/// Why the command and not libgit2's transports: Debian's libgit2 reads no `~/.ssh/config`
+/// and has no credential helpers, while `git` does all of it (ssh keys, `ssh-agent`,
+/// `~/.ssh/config` aliases, `known_hosts`, credential helpers, https tokens, proxies,
+/// `insteadOf` rules), so a remote works in a mount exactly when it works for `git`.
+///
+/// The child can never wait for a person: it runs in a session of its own (no controlling
+/// terminal, so ssh cannot ask), with stdin from /dev/null, `GIT_TERMINAL_PROMPT=0` and
+/// ssh's askpass off; whatever it would have asked becomes an error message. A deadline
+/// kills its whole process group (git and its ssh).
+struct GitCommand {
+    struct Output {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        /// The deadline passed and the command was killed.
+        let timedOut: Bool
+        /// The last non-empty line of stderr without git's `fatal: `/`error: ` prefix.
+        var message: String {
+            let lines = stderr.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            var line = lines.last(where: { $0.hasPrefix("fatal:") || $0.hasPrefix("error:") }) ?? lines.last ?? "exit status \(status)"
+            for prefix in ["fatal: ", "error: "] where line.hasPrefix(prefix) { line.removeFirst(prefix.count) }
+            return timedOut ? "timed out: \(line)" : line
+        }
+    }
+
+    let repository: String
+
+    /// The environment git runs with: ours, with every way of asking a person turned off.
+    static func environment() -> [String] {
+        var env = ProcessInfo.processInfo.environment
+        env["GIT_TERMINAL_PROMPT"] = "0"
+        if env["SSH_ASKPASS_REQUIRE"] == nil { env["SSH_ASKPASS_REQUIRE"] = "never" }
+        env["LC_ALL"] = "C"
+        return env.map { "\($0.key)=\($0.value)" }
+    }
+
+    /// Runs `git --git-dir=REPO arguments...`; `onStart` gets the child's pid (a process
+    /// group of its own) so that a caller can kill it early.
+    func run(_ arguments: [String], timeout: TimeInterval, onStart: ((pid_t) -> Void)? = nil) throws -> Output {
+        guard let git = Self.gitPath else { throw SnapshotError.remote("the git command is not installed") }
+        let argv = [git, "--git-dir=\(repository)"] + arguments
+        var out: [Int32] = [-1, -1]
+        var err: [Int32] = [-1, -1]
+        guard Self.pipe(&out) else { throw SnapshotError.posix("cannot make a pipe") }
+        guard Self.pipe(&err) else {
+            close(out[0]); close(out[1])
+            throw SnapshotError.posix("cannot make a pipe")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, out[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, err[1], 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // A new session, and signals back to their defaults (the daemon blocks some).
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setflags(&attributes, vost_spawn_setsid_flag() | Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        let cArgs = argv.map { strdup($0) } + [nil]
+        let cEnv = Self.environment().map { strdup($0) } + [nil]
+        defer { (cArgs + cEnv).forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, git, &actions, &attributes, cArgs, cEnv)
+        close(out[1])
+        close(err[1])
+        defer { close(out[0]); close(err[0]) }
+        guard spawned == 0 else { throw SnapshotError.io(errno: spawned, "cannot run \(git)") }
+        onStart?(pid)
+
+        let (stdout, stderr, timedOut) = Self.drain(out[0], err[0], until: Date().addingTimeInterval(timeout), pid: pid)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        // WIFEXITED/WEXITSTATUS are macros Swift does not import.
+        let exited = status & 0x7f == 0
+        let code = exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return Output(status: code, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self), timedOut: timedOut)
+    }
+
+    /// A pipe whose ends close on exec (the child gets its copies through dup2 only).
+    /// glibc's pipe2 is not visible to Swift; the mount spawns from one thread only.
+    private static func pipe(_ fds: inout [Int32]) -> Bool {
+        guard Glibc.pipe(&fds) == 0 else { return false }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return true
+    }
+
+    /// Reads both pipes to their end, or kills the child's group at the deadline.
+    private static func drain(_ out: Int32, _ err: Int32, until deadline: Date, pid: pid_t) -> ([UInt8], [UInt8], Bool) {
+        var collected: [[UInt8]] = [[], []]
+        var open = [true, true]
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var timedOut = false
+        while open[0] || open[1] {
+            let left = deadline.timeIntervalSinceNow
+            if left <= 0 {
+                kill(-pid, SIGKILL)
+                timedOut = true
+                break
+            }
+            var fds = [pollfd(fd: open[0] ? out : -1, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: open[1] ? err : -1, events: Int16(POLLIN), revents: 0)]
+            let ready = poll(&fds, 2, Int32(min(left, 1) * 1000) + 1)
+            if ready < 0 && errno != EINTR { break }
+            for i in 0..<2 where open[i] && fds[i].revents != 0 {
+                let n = read(fds[i].fd, &buffer, buffer.count)
+                if n > 0 { collected[i] += buffer[0..<n] } else if n == 0 || errno != EINTR { open[i] = false }
+            }
+        }
+        return (collected[0], collected[1], timedOut)
+    }
+
+    static let gitPath: String? = {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for dir in path.split(separator: ":") + ["/usr/bin", "/usr/local/bin"] {
+            let candidate = "\(dir)/git"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }()
+}

@@ -1,0 +1,107 @@
+import Foundation
+
+/// A Git remote configured in the repository (`git remote add`, or the `origin` that
+/// `git clone --bare` made): fetch one branch from it, push a branch and tags to it.
+///
+/// The network is `git`'s (see `GitCommand`): every URL, protocol and credential that works
+/// for `git fetch` and `git push` works here. Nothing here ever forces a ref on the remote.
+/// A fetched branch lands in `refs/remotes/<name>/<branch>`, as `git fetch` would put it.
+public struct Remote: Sendable {
+    /// The repository it belongs to.
+    public let store: Store
+    /// As configured: `origin`.
+    public let name: String
+    /// `remote.<name>.url` as configured (it may hold credentials: show `displayURL`).
+    public let url: String
+
+    /// What a push did.
+    public enum PushResult: Sendable, Equatable {
+        /// The remote now has what was pushed (or had it already).
+        case pushed
+        /// The remote's branch has commits this one lacks: fetch, merge, push again.
+        case rejected(String)
+    }
+
+    /// The remote `name` of `store`; `invalidArgument` when it is not configured.
+    public init(store: Store, name: String) throws {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/")
+        guard !name.isEmpty, !name.hasPrefix("-"), name.allSatisfy({ allowed.contains($0) }),
+              let url = store.git({ $0.configString("remote.\(name).url") }) else {
+            throw SnapshotError.invalidArgument(
+                "no remote \(name) in \(store.path) (add one with: git --git-dir=\(store.path) remote add \(name) URL)")
+        }
+        self.store = store
+        self.name = name
+        self.url = url
+    }
+
+    /// The URL without credentials: a `user:password@` (or token) of an http(s) URL is
+    /// dropped; an ssh user name is not a secret and stays.
+    public var displayURL: String { Self.withoutCredentials(url) }
+
+    static func withoutCredentials(_ url: String) -> String {
+        guard let scheme = url.range(of: "://") else { return url }
+        let rest = url[scheme.upperBound...]
+        let hostEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+        guard let at = rest[..<hostEnd].lastIndex(of: "@") else { return url }
+        let kind = url[..<scheme.lowerBound].lowercased()
+        if kind.hasPrefix("ssh") || kind.hasPrefix("git+ssh") {
+            let user = rest[..<at]
+            guard let colon = user.firstIndex(of: ":") else { return url }
+            return String(url[..<scheme.upperBound]) + user[..<colon] + rest[at...]
+        }
+        return String(url[..<scheme.upperBound]) + rest[rest.index(after: at)...]
+    }
+
+    /// Where `fetch` keeps the remote's `branch`.
+    public func trackingRef(_ branch: String) -> String { "refs/remotes/\(name)/\(branch)" }
+
+    /// The remote's `branch` as last fetched or pushed; nil before the first.
+    public func tracking(_ branch: String) throws -> ObjectID? {
+        try store.git { try $0.resolve(ref: trackingRef(branch)) }
+    }
+
+    /// Asks the remote for `branch` and stores it in `trackingRef`; returns it, nil when the
+    /// remote has no such branch (an empty repository). Tags are not fetched.
+    @discardableResult
+    public func fetch(branch: String, timeout: TimeInterval = 120, onStart: ((pid_t) -> Void)? = nil) throws -> ObjectID? {
+        let output = try GitCommand(repository: store.path).run(
+            ["fetch", "--no-tags", "--no-write-fetch-head", "--quiet", name,
+             "+refs/heads/\(branch):\(trackingRef(branch))"], timeout: timeout, onStart: onStart)
+        if output.status != 0 {
+            if output.stderr.contains("couldn't find remote ref") { return nil }
+            throw SnapshotError.remote("fetch from \(name) (\(displayURL)): \(output.message)")
+        }
+        return try tracking(branch)
+    }
+
+    /// Pushes `branch` (never forced) and the named tags, and deletes `deletingTags` on the
+    /// remote; records what the remote now has in `trackingRef`.
+    public func push(branch: String, commit: ObjectID, tags: [String] = [], deletingTags: [String] = [],
+                     timeout: TimeInterval = 120, onStart: ((pid_t) -> Void)? = nil) throws -> PushResult {
+        // The commit, not the branch name: the branch may move while the push runs, and
+        // what the tracking ref records must be what was sent.
+        var specs = ["\(commit.hex):refs/heads/\(branch)"]
+        specs += tags.map { "refs/tags/\($0):refs/tags/\($0)" }
+        specs += deletingTags.map { ":refs/tags/\($0)" }
+        let output = try GitCommand(repository: store.path).run(
+            ["push", "--porcelain", "--no-verify", name] + specs, timeout: timeout, onStart: onStart)
+        // Porcelain lines: `<flag>\t<from>:<to>\t<summary>`; `!` is a rejection.
+        let rejected = output.stdout.split(separator: "\n").filter { $0.hasPrefix("!\t") }
+        if let branchLine = rejected.first(where: { $0.contains(":refs/heads/\(branch)\t") }),
+           branchLine.contains("[rejected]") {
+            return .rejected(String(branchLine.split(separator: "\t").last ?? ""))
+        }
+        guard output.status == 0 else {
+            let reason = rejected.first.map { String($0.split(separator: "\t").last ?? "") } ?? output.message
+            throw SnapshotError.remote("push to \(name) (\(displayURL)): \(reason)")
+        }
+        try store.lock.withLock {
+            try store.git { repo in
+                try repo.updateRef(trackingRef(branch), to: commit, expected: try repo.resolve(ref: trackingRef(branch)),
+                                   message: "update by push")
+            }
+        }
+        return .pushed
+    }
+}

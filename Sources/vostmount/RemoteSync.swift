@@ -1,0 +1,286 @@
+import Foundation
+import Logging
+import SnapshotFS
+
+/// Keeps the mounted branch in step with a Git remote, on a thread of its own: pushes after
+/// every commit, fetches every `interval`, merges what the remote has (`Store.merge`), and
+/// retries with capped backoff while the remote cannot be reached.
+///
+/// The network never holds a request: requests only read `status` and call `nudge`, both of
+/// which take `condition` for a few instructions. Fetches, merges and pushes run on this
+/// thread with no lock of ours held (the merge takes `vost.lock` only to move the ref), one
+/// at a time. Concurrency: `condition` guards every `var` below; lock order: `condition`
+/// is never held while taking another lock of the mount.
+final class RemoteSync: @unchecked Sendable {
+    // @unchecked: every mutable field is under `condition`.
+    let remote: Remote
+    let branch: String
+    let interval: TimeInterval
+    let logger: Logger
+    /// Called (on this thread) after a fetch moved the branch, so the mount shows it at once.
+    var onBranchMoved: (@Sendable () -> Void)?
+    /// Called (on this thread) with the conflict copies a merge made.
+    var onConflicts: (@Sendable ([RepoPath]) -> Void)?
+
+    /// What `@/status` shows of the sync.
+    struct Status {
+        var ahead: Int?
+        var behind: Int?
+        var lastFetch: Date?
+        var lastPush: Date?
+        var error: String?
+    }
+
+    private let condition = NSCondition()
+    private var status = Status()
+    private var stopping = false
+    /// A commit was made: push without waiting for the next fetch.
+    private var kicked = false
+    private var nextFetch = Date.distantPast
+    /// While failing: no attempt before this.
+    private var retryAt = Date.distantPast
+    private var failures = 0
+    /// The git process running now (its own process group), killed by `stop`.
+    private var child: pid_t = 0
+    private var tagsToPush = Set<String>()
+    private var tagsToDelete = Set<String>()
+    /// Tags this mount pushed: `rmdir` deletes only these on the remote.
+    private var pushedTags = Set<String>()
+    private let finished = DispatchSemaphore(value: 0)
+    private var started = false
+
+    /// Fetch every this many seconds unless told otherwise (see docs/benchmarks.md for what
+    /// an idle fetch costs).
+    static let defaultFetchInterval: TimeInterval = 15
+    /// One git command may take this long before it is killed (a link that hangs).
+    static let commandTimeout: TimeInterval = 120
+    /// Backoff while the remote fails: 1, 2, 4... seconds, at most this.
+    static let maxBackoff: TimeInterval = 60
+
+    init(remote: Remote, branch: String, interval: TimeInterval, logger: Logger) {
+        self.remote = remote
+        self.branch = branch
+        self.interval = interval
+        self.logger = logger
+    }
+
+    var current: Status {
+        condition.lock()
+        defer { condition.unlock() }
+        return status
+    }
+
+    func start() {
+        condition.lock()
+        started = true
+        condition.unlock()
+        let thread = Thread { [self] in
+            Signals.setExitSignals(blocked: true)
+            run()
+            finished.signal()
+        }
+        thread.name = "vostmount-sync"
+        thread.start()
+    }
+
+    /// A commit was made (or a tag): push soon, backoff permitting.
+    func nudge() {
+        condition.lock()
+        kicked = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// `mkdir @/tags/NAME`: pushed with the branch.
+    func tagCreated(_ name: String) {
+        condition.lock()
+        tagsToDelete.remove(name)
+        tagsToPush.insert(name)
+        condition.unlock()
+        nudge()
+    }
+
+    /// `rmdir @/tags/NAME`: deleted on the remote only if this mount pushed it.
+    func tagDeleted(_ name: String) {
+        condition.lock()
+        let wasPending = tagsToPush.remove(name) != nil
+        if !wasPending, pushedTags.contains(name) { tagsToDelete.insert(name) }
+        condition.unlock()
+        nudge()
+    }
+
+    // MARK: The loop
+
+    private func run() {
+        condition.lock()
+        while !stopping {
+            let now = Date()
+            let due = max(kicked ? now : nextFetch, retryAt)
+            if due > now {
+                _ = condition.wait(until: min(due, now.addingTimeInterval(Self.maxBackoff)))
+                continue
+            }
+            let fetchFirst = now >= nextFetch
+            kicked = false
+            condition.unlock()
+            cycle(fetchFirst: fetchFirst)
+            condition.lock()
+        }
+        condition.unlock()
+    }
+
+    /// One round: fetch and merge when due, then push what the remote lacks; a rejected push
+    /// fetches, merges and pushes again (a few times, with a short random pause).
+    private func cycle(fetchFirst: Bool) {
+        do {
+            if fetchFirst { try fetchAndMerge() }
+            for attempt in 0..<5 {
+                if isStopping { return }
+                guard try push() else {
+                    usleep(UInt32.random(in: 50_000...250_000) * UInt32(attempt + 1))
+                    try fetchAndMerge()
+                    continue
+                }
+                break
+            }
+            succeeded()
+        } catch {
+            failed(error)
+        }
+        updateCounts()
+    }
+
+    private var isStopping: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopping
+    }
+
+    private func setChild(_ pid: pid_t) {
+        condition.lock()
+        child = pid
+        // `stop` may have come while the command was being started.
+        if stopping { kill(-pid, SIGKILL) }
+        condition.unlock()
+    }
+
+    private func fetchAndMerge() throws {
+        let fetched = try remote.fetch(branch: branch, timeout: Self.commandTimeout) { [self] in setChild($0) }
+        setChild(0)
+        condition.lock()
+        status.lastFetch = Date()
+        nextFetch = Date().addingTimeInterval(interval)
+        condition.unlock()
+        guard let fetched else { return }
+        let outcome = try remote.store.merge(fetched, into: branch, label: "\(remote.name)/\(branch)")
+        switch outcome.kind {
+        case .upToDate: return
+        case .fastForward:
+            logger.info("took in \(remote.name)/\(branch) at \(fetched.shortHex) (fast-forward)")
+        case .merged:
+            logger.info("merged \(remote.name)/\(branch) (\(fetched.shortHex)) into \(outcome.tip.shortHex)")
+            if !outcome.conflicts.isEmpty { onConflicts?(outcome.conflicts) }
+        }
+        onBranchMoved?()
+    }
+
+    /// Pushes the branch's tip (and pending tags) if the remote lacks anything; false when
+    /// the remote rejected it because it has commits this branch lacks.
+    private func push() throws -> Bool {
+        let store = remote.store
+        guard let tip = try store.branches.get(branch)?.commitID else { return true }
+        condition.lock()
+        let tags = Array(tagsToPush).sorted()
+        let deleting = Array(tagsToDelete).sorted()
+        condition.unlock()
+        let tracked = try remote.tracking(branch)
+        let branchUpToDate = try tracked.map { try store.contains(tip, in: $0) } ?? false
+        if branchUpToDate, tags.isEmpty, deleting.isEmpty { return true }
+        let result = try remote.push(branch: branch, commit: branchUpToDate ? tracked! : tip, tags: tags,
+                                     deletingTags: deleting, timeout: Self.commandTimeout) { [self] in setChild($0) }
+        setChild(0)
+        guard result == .pushed else {
+            logger.info("push to \(remote.name) rejected (the remote has new commits): fetching")
+            return false
+        }
+        condition.lock()
+        status.lastPush = Date()
+        tagsToPush.subtract(tags)
+        pushedTags.formUnion(tags)
+        tagsToDelete.subtract(deleting)
+        pushedTags.subtract(deleting)
+        condition.unlock()
+        if !branchUpToDate { logger.info("pushed \(branch) \(tip.shortHex) to \(remote.name)") }
+        return true
+    }
+
+    private func succeeded() {
+        condition.lock()
+        failures = 0
+        retryAt = .distantPast
+        status.error = nil
+        condition.unlock()
+    }
+
+    /// Backoff doubles from 1 s to `maxBackoff`, with jitter so that mounts failing
+    /// together do not retry together.
+    private func failed(_ error: Error) {
+        let text = (error as? SnapshotError).map { if case .remote(let m) = $0 { m } else { $0.description } } ?? "\(error)"
+        condition.lock()
+        failures += 1
+        let delay = min(Self.maxBackoff, pow(2, Double(min(failures - 1, 10)))) * Double.random(in: 0.8...1.2)
+        retryAt = Date().addingTimeInterval(delay)
+        nextFetch = min(nextFetch, retryAt)
+        let stopping = self.stopping
+        status.error = text
+        condition.unlock()
+        if !stopping { logger.warning("sync with \(remote.name) failed (next try in \(Int(delay.rounded())) s): \(text)") }
+    }
+
+    /// `ahead`/`behind` as of the last fetch or push.
+    private func updateCounts() {
+        let store = remote.store
+        var counts: (Int, Int)? = nil
+        if let tip = try? store.branches.get(branch)?.commitID, let tracked = try? remote.tracking(branch) {
+            counts = try? store.aheadBehind(tip, tracked)
+        }
+        condition.lock()
+        status.ahead = counts?.0
+        status.behind = counts?.1
+        condition.unlock()
+    }
+
+    // MARK: Unmount
+
+    /// Stops the thread (killing a fetch or push in flight), then tries one last push for at
+    /// most `timeout` seconds. Returns a warning when commits stay unpushed.
+    func stop(pushWithin timeout: TimeInterval) -> String? {
+        condition.lock()
+        stopping = true
+        if child != 0 { kill(-child, SIGKILL) }
+        let wait = started
+        condition.signal()
+        condition.unlock()
+        if wait { finished.wait() }
+        let store = remote.store
+        guard let tip = try? store.branches.get(branch)?.commitID else { return nil }
+        if timeout > 0 {
+            do {
+                let tracked = try remote.tracking(branch)
+                if try tracked.map({ try !store.contains(tip, in: $0) }) ?? true {
+                    if try remote.push(branch: branch, commit: tip, timeout: timeout) == .pushed {
+                        logger.info("pushed \(branch) \(tip.shortHex) to \(remote.name) on unmount")
+                    }
+                }
+            } catch {
+                failed(error)
+            }
+        }
+        let tracked = try? remote.tracking(branch)
+        if let tracked, (try? store.contains(tip, in: tracked)) == true { return nil }
+        let ahead = tracked.flatMap { try? store.aheadBehind(tip, $0).ahead }
+        let count = ahead.map { "\($0) commit\($0 == 1 ? "" : "s")" } ?? "commits"
+        return "\(count) of \(branch) not pushed to \(remote.name) (\(remote.displayURL))"
+            + (current.error.map { ": \($0)" } ?? "") + "; they will be pushed at the next mount with --remote \(remote.name)"
+    }
+}

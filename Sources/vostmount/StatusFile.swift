@@ -1,0 +1,36 @@
+import Foundation
+import SnapshotFS
+
+extension Filesystem {
+    /// `@/status`: where the mount stands, as one JSON object. The remote's keys are null
+    /// without `--remote`; `ahead`/`behind` count commits as of the last fetch or push.
+    func statusJSON() -> [UInt8] {
+        let tipSnapshot = tip ?? config.fixed.flatMap { try? store.snapshot(of: $0) }
+        let remote = remoteSync?.current
+        let null = NSNull()
+        let object: [String: Any] = [
+            "branch": config.branch ?? null,
+            "tip": tipSnapshot?.commitHash ?? null,
+            "remote": remoteSync?.remote.name ?? null,
+            "url": remoteSync?.remote.displayURL ?? null,
+            "ahead": remote?.ahead ?? null,
+            "behind": remote?.behind ?? null,
+            "pending": workspace?.pendingChanges ?? 0,
+            "lastCommit": tipSnapshot.map { Self.iso($0.time) } ?? null,
+            "lastFetch": remote?.lastFetch.map(Self.iso) ?? null,
+            "lastPush": remote?.lastPush.map(Self.iso) ?? null,
+            "error": remote?.error ?? null,
+            "conflicts": syncState.withLock { $0.conflicts },
+        ]
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) else {
+            return Array("{}\n".utf8)
+        }
+        return Array(data) + [0x0A]
+    }
+
+    static func iso(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+}
