@@ -41,9 +41,37 @@ ensure_build_deps() {
     ensure_fuse_device
 }
 
-# The programs the write tests point at the mount, as users would (tmux gives nano a terminal).
+# The programs the write tests point at the mount, as users would (tmux gives nano a terminal),
+# and the servers the remote tests run on 127.0.0.1 and in network namespaces of their own.
 ensure_test_tools() {
-    apt_ensure rsync vim nano tmux zip unzip tar coreutils python3
+    apt_ensure rsync vim nano tmux zip unzip tar coreutils python3 iproute2 openssh-client
+    apt_ensure_servers openssh-server lighttpd
+}
+
+# apt_ensure_servers PKG... : installs server packages without starting them as services:
+# the tests start their own instances (on 127.0.0.1, with their own config) and stop them.
+# A freshly installed service is also left disabled, so the machine gains no open port.
+apt_ensure_servers() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    need_root_for "${missing[*]}"
+    local policy=/usr/sbin/policy-rc.d made_policy=""
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy" && made_policy=1
+    fi
+    apt_ensure "${missing[@]}"
+    [ -n "$made_policy" ] && rm -f "$policy"
+    if [ -d /run/systemd/system ]; then
+        for pkg in "${missing[@]}"; do
+            case "$pkg" in
+                openssh-server) systemctl disable --now ssh >/dev/null 2>&1 || true ;;
+                lighttpd) systemctl disable --now lighttpd >/dev/null 2>&1 || true ;;
+            esac
+        done
+    fi
 }
 
 # Debian's fuse3 makes /dev/fuse mode 0666 (udev) so that any user can mount through

@@ -27,11 +27,13 @@ final class Mount {
     /// the kernel has let go of the mount point.
     let daemon: Int32?
 
-    init(_ repo: String, in dir: TempDir, arguments: [String] = [], name: String = "mnt") throws {
+    /// `prefix` runs the command through another program (`runuser -u USER -- env ...`).
+    init(_ repo: String, in dir: TempDir, arguments: [String] = [], name: String = "mnt", prefix: [String] = []) throws {
         self.repo = repo
         point = dir.sub(name)
         try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
-        try run([try vostmountBinary()] + arguments + [repo, point])
+        if let owner = prefix.firstIndex(of: "-u").map({ prefix[$0 + 1] }) { try run(["chown", owner, point]) }
+        try run(prefix + [try vostmountBinary()] + arguments + [repo, point])
         #expect(isMounted(point), "vostmount returned but \(point) is not mounted")
         daemon = try daemonPID(of: point)
         #expect(daemon != nil, "no daemon found for \(point)")

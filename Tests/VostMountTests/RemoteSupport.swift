@@ -86,25 +86,29 @@ func accepts(_ host: String, _ port: UInt16) -> Bool {
     }
 }
 
-/// `git daemon` serving `base` on 127.0.0.1 with pushes allowed; `url(name)` is a
-/// repository's address.
+/// `git daemon` serving `base` with pushes allowed, on 127.0.0.1 or, given a `TestNetwork`,
+/// at its address inside that namespace; `url(name)` is a repository's address.
 final class GitDaemon {
+    let host: String
     let port: UInt16
     let server: Background
 
-    init(base: String) throws {
+    init(base: String, network: TestNetwork? = nil) throws {
+        host = network?.address ?? "127.0.0.1"
+        // A port free here is free in a new namespace too (it has no listeners at all).
         port = try freePort()
         // git-daemon itself, not `git daemon`, so that stopping it stops the server.
         let exec = try run(["git", "--exec-path"]).trimmingCharacters(in: .whitespacesAndNewlines)
-        server = try Background(["\(exec)/git-daemon", "--reuseaddr", "--listen=127.0.0.1", "--port=\(port)", "--export-all",
-                                 "--enable=receive-pack", "--informative-errors", "--base-path=\(base)", base], label: "git daemon")
-        guard eventually(within: 10, { accepts("127.0.0.1", port) }) else {
+        let command = ["\(exec)/git-daemon", "--reuseaddr", "--listen=\(host)", "--port=\(port)", "--export-all",
+                       "--enable=receive-pack", "--informative-errors", "--base-path=\(base)", base]
+        server = try Background(network?.inside(command) ?? command, label: "git daemon")
+        guard eventually(within: 10, { [host, port] in accepts(host, port) }) else {
             server.stop()
-            throw CommandFailed(command: "git daemon", status: -1, output: "did not listen on 127.0.0.1:\(port)")
+            throw CommandFailed(command: "git daemon", status: -1, output: "did not listen on \(host):\(port)")
         }
     }
 
-    func url(_ name: String) -> String { "git://127.0.0.1:\(port)/\(name)" }
+    func url(_ name: String) -> String { "git://\(host):\(port)/\(name)" }
     func stop() { server.stop() }
 }
 
@@ -213,4 +217,83 @@ func fileContents(_ root: String) throws -> [String: String] {
     let names = try run(["find", root, "-type", "f", "-printf", "%P\\n"]).split(separator: "\n")
     for name in names { out[String(name)] = contents("\(root)/\(name)") }
     return out
+}
+
+/// `git http-backend` behind lighttpd (Debian's) on 127.0.0.1; pushes are allowed by the
+/// repository's own `http.receivepack`.
+final class HTTPGitServer {
+    let port: UInt16
+    let server: Background
+
+    init(root: String, dir: TempDir) throws {
+        port = try freePort()
+        let exec = try run(["git", "--exec-path"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let config = dir.sub("lighttpd.conf")
+        try createFile(config, Data("""
+            server.document-root = "\(root)"
+            server.bind = "127.0.0.1"
+            server.port = \(port)
+            server.modules = ("mod_alias", "mod_setenv", "mod_cgi")
+            alias.url = ("/git" => "\(exec)/git-http-backend")
+            $HTTP["url"] =~ "^/git" {
+                cgi.assign = ("" => "")
+                setenv.add-environment = ("GIT_PROJECT_ROOT" => "\(root)", "GIT_HTTP_EXPORT_ALL" => "")
+            }
+
+            """.utf8))
+        server = try Background(["lighttpd", "-D", "-f", config], label: "lighttpd", log: dir.sub("lighttpd.log"))
+        guard eventually(within: 10, { accepts("127.0.0.1", port) }) else {
+            server.stop()
+            throw CommandFailed(command: "lighttpd", status: -1, output: contents(dir.sub("lighttpd.log")) ?? "")
+        }
+    }
+
+    func url(_ name: String, credentials: String = "") -> String { "http://\(credentials)127.0.0.1:\(port)/git/\(name)" }
+    func stop() { server.stop() }
+}
+
+/// A network namespace of the test's own with a veth pair to it: a real link, with the
+/// server at `address` inside and nothing else there. `remove()` takes it all down.
+final class TestNetwork {
+    let name: String
+    let address: String
+    private let hostSide: String
+    private var removed = false
+
+    init() throws {
+        let n = Int.random(in: 1...250)
+        let tag = String(UUID().uuidString.prefix(6)).lowercased()
+        name = "vostmount-\(tag)"
+        hostSide = "vh\(tag)"
+        let inside = "vn\(tag)"
+        address = "10.231.\(n).2"
+        try run(["ip", "netns", "add", name])
+        do {
+            try run(["ip", "link", "add", hostSide, "type", "veth", "peer", "name", inside])
+            try run(["ip", "link", "set", inside, "netns", name])
+            try run(["ip", "addr", "add", "10.231.\(n).1/30", "dev", hostSide])
+            try run(["ip", "link", "set", hostSide, "up"])
+            try run(["ip", "netns", "exec", name, "ip", "addr", "add", "\(address)/30", "dev", inside])
+            try run(["ip", "netns", "exec", name, "ip", "link", "set", inside, "up"])
+            try run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"])
+        } catch {
+            remove()
+            throw error
+        }
+    }
+
+    /// Runs a program inside the namespace.
+    func inside(_ arguments: [String]) -> [String] { ["ip", "netns", "exec", name] + arguments }
+
+    /// Cuts the link (the server stays up, unreachable) or restores it.
+    func setLink(up: Bool) throws { try run(["ip", "link", "set", hostSide, up ? "up" : "down"]) }
+
+    func remove() {
+        guard !removed else { return }
+        removed = true
+        _ = try? run(["ip", "link", "del", hostSide])
+        _ = try? run(["ip", "netns", "del", name])
+    }
+
+    deinit { remove() }
 }

@@ -19,13 +19,22 @@ struct GitCommand {
         let stderr: String
         /// The deadline passed and the command was killed.
         let timedOut: Bool
-        /// The last non-empty line of stderr without git's `fatal: `/`error: ` prefix.
+        /// What went wrong in one line: the last two lines of stderr that say something
+        /// (ssh's or curl's reason, then git's), without git's advice and prefixes.
         var message: String {
-            let lines = stderr.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            var line = lines.last(where: { $0.hasPrefix("fatal:") || $0.hasPrefix("error:") }) ?? lines.last ?? "exit status \(status)"
-            for prefix in ["fatal: ", "error: "] where line.hasPrefix(prefix) { line.removeFirst(prefix.count) }
-            return timedOut ? "timed out: \(line)" : line
+            // ssh ends its lines with "\r\n", which Swift sees as one character: split on both.
+            let lines = stderr.components(separatedBy: .newlines).map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty && !$0.hasPrefix("hint:") && !Self.advice.contains($0) }
+            var picked = lines.suffix(2).map { line in
+                var line = line
+                for prefix in ["fatal: ", "error: ", "remote: "] where line.hasPrefix(prefix) { line.removeFirst(prefix.count) }
+                return line
+            }
+            if picked.isEmpty { picked = ["exit status \(status)"] }
+            return (timedOut ? "timed out; " : "") + picked.joined(separator: "; ")
         }
+
+        static let advice: Set<String> = ["Please make sure you have the correct access rights", "and the repository exists."]
     }
 
     let repository: String
