@@ -9,7 +9,7 @@ struct VostBench: ParsableCommand {
         commandName: "vost-bench",
         abstract: "Times one SnapshotFS operation (used by scripts/bench).",
         subcommands: [CommitMany.self, ReadMany.self, SingleCommits.self, WriteFile.self, ReadSlices.self,
-                      Resolve.self])
+                      Resolve.self, MergeDiverged.self])
 }
 
 func timed(_ body: () throws -> Void) rethrows {
@@ -118,5 +118,29 @@ struct Resolve: ParsableCommand {
         if warm { _ = try store.resolve(revision, branch: "main") }
         try timed { found = try store.resolve(revision, branch: "main").commitHash }
         FileHandle.standardError.write(Data("\(revision) -> \(found)\n".utf8))
+    }
+}
+
+struct MergeDiverged: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Two branches each commit N new files (and change one shared file) from one base; time merging one into the other.")
+    @Argument var repo: String
+    @Option var files = 10_000
+
+    func run() throws {
+        let store = try Store.open(repo)
+        let base = try store.branches["main"].write("shared.txt", Array((1...100).map { "line \($0)\n" }.joined().utf8))
+        try store.branches.set("other", to: base)
+        for (branch, side) in [("main", "a"), ("other", "b")] {
+            _ = try store.branches[branch].batch { b in
+                // The same 100 directories on both sides, so every one of them is merged.
+                for i in 0..<files { try b.write(try RepoPath("d\(i % 100)/\(side)\(i)"), Array("\(side) \(i)\n".utf8)) }
+                var lines = (1...100).map { "line \($0)\n" }
+                lines[side == "a" ? 0 : 99] = "changed on \(side)\n"
+                try b.write("shared.txt", Array(lines.joined().utf8))
+            }
+        }
+        let other = try store.branches["other"].commitID
+        try timed { _ = try store.merge(other, into: "main", label: "other") }
     }
 }

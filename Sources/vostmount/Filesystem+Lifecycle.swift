@@ -51,6 +51,7 @@ extension Filesystem {
         guard let workspace else { return }
         do {
             if let snapshot = try workspace.commit() {
+                remoteSync?.nudge()
                 logger.info("committed \(snapshot.commitID.shortHex) (\(reason)): \(snapshot.message)")
             }
         } catch {

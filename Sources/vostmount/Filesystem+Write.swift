@@ -103,8 +103,10 @@ extension Filesystem {
     /// commit and its ref are on disk.
     func sync() throws {
         guard let workspace, !config.readOnly else { return }
-        try workspace.commit()
+        let made = try workspace.commit()
         try store.syncToDisk()
+        // Pushed at once, not at the next poll; fsync never waits for the network.
+        if made != nil { remoteSync?.nudge() }
     }
 
     // MARK: Names
