@@ -15,6 +15,8 @@ struct VostMount: ParsableCommand {
           vostmount --ref v1.0 data.git ./mnt      mount a tag (or any revision) read-only
           ls ./mnt/@~3/   ls ./mnt/@v1.0/   ls ./mnt/@/log/
           fusermount3 -u ./mnt                     unmount
+          vostmount --remote origin data.git ./mnt push every commit to remote origin, fetch and merge
+          cat ./mnt/@/status                       where the mount stands (JSON): sync, pending, conflicts
 
         In /etc/fstab:
           /srv/data.git  /mnt/data  fuse.vostmount  defaults,branch=main  0 0

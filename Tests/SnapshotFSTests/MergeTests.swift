@@ -158,4 +158,49 @@ import TestSupport
             }
         }
     }
+
+    /// Where git finds no conflict, the merged tree is exactly `git merge-tree --write-tree`'s
+    /// (generated edits: adds in shared directories, edits to different lines of shared
+    /// texts, removals, mode changes).
+    @Test func aCleanMergeIsTheTreeGitMakes() throws {
+        var generator = SystemRandomNumberGenerator()
+        var compared = 0
+        for round in 0..<12 {
+            let texts = (0..<4).map { t in (0..<30).map { "text \(t) line \($0)\n" }.joined() }
+            var base: [RepoPath: WriteEntry] = [:]
+            for t in 0..<4 { base[try RepoPath("docs/t\(t).txt")] = .data(bytes(texts[t])) }
+            for f in 0..<20 { base[try RepoPath("d\(f % 3)/f\(f)")] = .data(bytes("file \(f) of round \(round)\n")) }
+            let (dir, store, _) = try fork(base)
+            for (branch, side) in [("main", "a"), ("other", "b")] {
+                var writes: [RepoPath: WriteEntry] = [:]
+                var removes: [RepoPath] = []
+                for n in 0..<Int.random(in: 1...20, using: &generator) {
+                    writes[try RepoPath("d\(n % 3)/\(side)-new\(n)")] = .data(bytes("\(side) added \(n) in round \(round)\n"))
+                }
+                // Side a edits the first lines of each text, side b the last ones.
+                for t in 0..<4 where Bool.random(using: &generator) {
+                    var lines = texts[t].split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                    lines[side == "a" ? 2 : 27] = "\(side) was here"
+                    writes[try RepoPath("docs/t\(t).txt")] = .data(bytes(lines.joined(separator: "\n")))
+                }
+                // Each side removes or chmods its own share of the base files.
+                for f in 0..<20 where f % 2 == (side == "a" ? 0 : 1) {
+                    switch Int.random(in: 0..<4, using: &generator) {
+                    case 0: removes.append(try RepoPath("d\(f % 3)/f\(f)"))
+                    case 1: writes[try RepoPath("d\(f % 3)/f\(f)")] = .data(bytes("file \(f) of round \(round)\n"), mode: .executable)
+                    default: break
+                    }
+                }
+                _ = try store.branches[branch].apply(writes: writes, removes: removes)
+            }
+            let ours = try store.branches["main"].commitID
+            let repo = dir.sub("repo.git")
+            guard let expected = try? run(["git", "--git-dir=\(repo)", "merge-tree", "--write-tree", ours.hex, "other"]) else { continue }
+            let outcome = try store.merge(try store.branches["other"].commitID, into: "main", label: "other")
+            #expect(outcome.conflicts.isEmpty)
+            #expect(try store.commit(outcome.tip).tree.hex == expected.trimmingCharacters(in: .whitespacesAndNewlines), "round \(round)")
+            compared += 1
+        }
+        #expect(compared >= 6, "git found most generated merges clean")
+    }
 }
