@@ -39,6 +39,17 @@ import TestSupport
         try expectFsckClean(dir.sub("server.git"))
     }
 
+    @Test func aMirrorCloneStillPushesOnlyTheBranch() throws {
+        let (dir, server, _) = try pair()
+        try run(["git", "clone", "-q", "--mirror", dir.sub("server.git"), dir.sub("mirror.git")], env: gitEnv)
+        let mirror = try Store.open(dir.sub("mirror.git"))
+        let mine = try mirror.branches["main"].write("from-mirror", bytes("m\n"))
+        try mirror.branches.set("local-only", to: mine)
+        #expect(try Remote(store: mirror, name: "origin").push(branch: "main", commit: mine.commitID) == .pushed)
+        #expect(try server.branches["main"].commitID == mine.commitID)
+        #expect(!server.branches.contains("local-only"), "only the branch named is pushed")
+    }
+
     @Test func errorsAreOneLineAndNameTheRemote() throws {
         let (dir, _, local) = try pair()
         #expect(throws: SnapshotError.self) { try Remote(store: local, name: "nowhere") }

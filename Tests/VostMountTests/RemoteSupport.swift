@@ -93,16 +93,17 @@ final class GitDaemon {
     let port: UInt16
     let server: Background
 
-    init(base: String, network: TestNetwork? = nil) throws {
+    /// `port`: the one a stopped daemon had, to start it again where clients look for it.
+    init(base: String, network: TestNetwork? = nil, port: UInt16? = nil) throws {
         host = network?.address ?? "127.0.0.1"
         // A port free here is free in a new namespace too (it has no listeners at all).
-        port = try freePort()
+        self.port = try port ?? freePort()
         // git-daemon itself, not `git daemon`, so that stopping it stops the server.
         let exec = try run(["git", "--exec-path"]).trimmingCharacters(in: .whitespacesAndNewlines)
-        let command = ["\(exec)/git-daemon", "--reuseaddr", "--listen=\(host)", "--port=\(port)", "--export-all",
+        let command = ["\(exec)/git-daemon", "--reuseaddr", "--listen=\(host)", "--port=\(self.port)", "--export-all",
                        "--enable=receive-pack", "--informative-errors", "--base-path=\(base)", base]
         server = try Background(network?.inside(command) ?? command, label: "git daemon")
-        guard eventually(within: 10, { [host, port] in accepts(host, port) }) else {
+        guard eventually(within: 10, { [host, port = self.port] in accepts(host, port) }) else {
             server.stop()
             throw CommandFailed(command: "git daemon", status: -1, output: "did not listen on \(host):\(port)")
         }

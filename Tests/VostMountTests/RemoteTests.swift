@@ -161,9 +161,9 @@ import TestSupport
         #expect(try git(cluster.server, "tag", "-l", "theirs") == "theirs\n")
     }
 
-    @Test func gitDaemonOnLoopbackCarriesTheSync() throws {
+    @Test func gitDaemonOnLoopbackCarriesTheSyncAndIsStoppedAndRestarted() throws {
         let dir = TempDir("remote-daemon")
-        let daemon = try GitDaemon(base: dir.path)
+        var daemon = try GitDaemon(base: dir.path)
         defer { daemon.stop() }
         let cluster = try Cluster("remote-daemon", url: { _ in daemon.url("server.git") }, dir: dir)
         defer { cluster.unmountAll() }
@@ -171,6 +171,14 @@ import TestSupport
         try writeAndSync(cluster.path(1, "one"), "1\n")
         cluster.expectConverged()
         #expect(try statusObject(cluster.mounts[0])["url"] as? String == daemon.url("server.git"))
+        // The server stops: both sides go on committing; it starts again: they converge.
+        daemon.stop()
+        try writeAndSync(cluster.path(0, "while-stopped-0"), "a\n")
+        try writeAndSync(cluster.path(1, "while-stopped-1"), "b\n")
+        #expect(eventually(within: 20) { ((try? statusObject(cluster.mounts[1]))?["error"] as? String) != nil })
+        daemon = try GitDaemon(base: dir.path, port: daemon.port)
+        cluster.expectConverged(within: 90)
+        #expect(contents(cluster.path(1, "while-stopped-0")) == "a\n")
         cluster.unmountAll()
         try cluster.expectAllClean()
     }

@@ -85,7 +85,10 @@ public struct Remote: Sendable {
         specs += tags.map { "refs/tags/\($0):refs/tags/\($0)" }
         specs += deletingTags.map { ":refs/tags/\($0)" }
         let output = try GitCommand(repository: store.path).run(
-            ["push", "--porcelain", "--no-verify", name] + specs, timeout: timeout, onStart: onStart)
+            // A `git clone --mirror` marks the remote `mirror`, which refuses refspecs: this
+            // push sends exactly what is named.
+            ["-c", "remote.\(name).mirror=false", "push", "--porcelain", "--no-verify", name] + specs,
+            timeout: timeout, onStart: onStart)
         // Porcelain lines: `<flag>\t<from>:<to>\t<summary>`; `!` is a rejection.
         let rejected = output.stdout.split(separator: "\n").filter { $0.hasPrefix("!\t") }
         if let branchLine = rejected.first(where: { $0.contains(":refs/heads/\(branch)\t") }),
