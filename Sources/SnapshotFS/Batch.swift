@@ -142,6 +142,7 @@ public final class Batch: @unchecked Sendable {
     public func writer(_ path: RepoPath, mode: FileMode = .file) throws -> FileWriter {
         try FileWriter(directory: store.scratchDirectory) { [self] fd, size in
             try put(path, mode: mode, descriptor: fd, size: size)
+            return nil
         }
     }
 

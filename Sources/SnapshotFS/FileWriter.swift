@@ -6,11 +6,12 @@ import Foundation
 public final class FileWriter {
     private var fd: Int32
     private var size = 0
-    private let finish: (Int32, Int) throws -> Void
+    /// Stores the data; returns the new commit when the writer makes one.
+    private let finish: (Int32, Int) throws -> Snapshot?
     /// The snapshot the close produced, for writers made from a snapshot (not a batch).
     public internal(set) var snapshot: Snapshot?
 
-    init(directory: String, finish: @escaping (Int32, Int) throws -> Void) throws {
+    init(directory: String, finish: @escaping (Int32, Int) throws -> Snapshot?) throws {
         var template = Array("\(directory)/vost-writer-XXXXXX".utf8CString)
         fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw SnapshotError.posix("cannot create a temp file in \(directory)") }
@@ -41,6 +42,6 @@ public final class FileWriter {
         guard fd >= 0 else { return }
         defer { Glibc.close(fd); fd = -1 }
         guard lseek(fd, 0, SEEK_SET) == 0 else { throw SnapshotError.posix("cannot rewind temp file") }
-        try finish(fd, size)
+        snapshot = try finish(fd, size)
     }
 }

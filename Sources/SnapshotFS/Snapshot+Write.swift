@@ -82,12 +82,12 @@ extension Snapshot {
     /// A streaming writer: write pieces, then `close()`; its `snapshot` is the new commit.
     public func writer(_ path: RepoPath, mode: FileMode = .file, message: String? = nil) throws -> FileWriter {
         let batch = try Batch(base: self)
-        var writer: FileWriter!
-        writer = try FileWriter(directory: store.scratchDirectory) { fd, size in
+        // The closure returns the commit instead of storing it in the writer: capturing the
+        // writer would make a cycle, and every writer and its batch would leak.
+        return try FileWriter(directory: store.scratchDirectory) { fd, size in
             try batch.put(path, mode: mode, descriptor: fd, size: size)
-            writer.snapshot = try batch.commit(message: message)
+            return try batch.commit(message: message)
         }
-        return writer
     }
 
     /// Copies a file or directory from another snapshot (any branch, tag or commit) without

@@ -27,7 +27,7 @@ struct VostMount: ParsableCommand {
     @Argument(help: "The Git repository (bare or not).")
     var repository: String
 
-    @Argument(help: "An existing, empty directory to mount on.")
+    @Argument(help: "An existing, empty directory to mount on (-o nonempty mounts over files, hiding them).")
     var mountpoint: String
 
     @Option(help: "The branch to mount (default: the one HEAD names).")
@@ -102,7 +102,7 @@ struct VostMount: ParsableCommand {
         let revision = ref ?? mountOptions.ref
         let readOnlyMount = readOnly || mountOptions.readOnly || revision != nil
 
-        try Preflight.checkMountpoint(mountpoint)
+        try Preflight.checkMountpoint(mountpoint, allowNonEmpty: mountOptions.nonEmpty)
         try Preflight.checkFuseDevice()
         let store: Store
         do {

@@ -18,8 +18,10 @@ extension Filesystem {
         return node
     }
 
-    /// New names at the mount's root may not start with `@`: those are history.
+    /// New names at the mount's root may not start with `@`: those are history. No name may
+    /// be longer than `statfs` says (a clone would fail on it).
     func checkNewName(_ dir: WorkNode, _ name: [UInt8]) throws {
+        try Self.checkLength(name)
         if isMountRoot(dir), name.first == UInt8(ascii: "@") { throw Errno.invalid }
     }
 
@@ -113,6 +115,7 @@ extension Filesystem {
 
     func mknod(parent: UInt64, name: [UInt8], mode: mode_t) throws -> Node {
         let dir = try writableDirectory(try node(parent))
+        try Self.checkLength(name)
         // A Git tree holds files, symlinks and directories only.
         guard mode & S_IFMT == S_IFREG else { throw Errno.notPermitted }
         try checkNewName(dir, name)

@@ -118,8 +118,17 @@ final class Filesystem: @unchecked Sendable {
 
     func isMountRoot(_ dir: WorkNode) -> Bool { dir === workspace?.root }
 
+    /// The longest name, as `statfs` reports it and as Linux filesystems (and so `git
+    /// checkout`) allow.
+    static let nameMax = 255
+
+    static func checkLength(_ name: [UInt8]) throws {
+        if name.count > nameMax { throw Errno(code: ENAMETOOLONG) }
+    }
+
     /// The node `name` names inside `parent`.
     func child(of parent: Node, named name: [UInt8]) throws -> Node {
+        try Self.checkLength(name)
         switch parent {
         case .work(let dir):
             guard let workspace else { throw Errno.noEntry }
@@ -346,7 +355,7 @@ final class Filesystem: @unchecked Sendable {
     func statfs() -> statvfs {
         var info = statvfs()
         if statvfs(store.path, &info) != 0 { info = statvfs() }
-        info.f_namemax = 255
+        info.f_namemax = UInt(Self.nameMax)
         return info
     }
 }

@@ -5,6 +5,8 @@ struct MountOptions {
     var branch: String?
     var ref: String?
     var readOnly = false
+    /// `nonempty`: mount over a directory that has files (libfuse 3 dropped the option).
+    var nonEmpty = false
     var remote: String?
     var fetchInterval: Double?
     var pushTimeout: Double?
@@ -31,6 +33,8 @@ struct MountOptions {
                     fetchInterval = Double(option.dropFirst(15)) ?? -1
                 } else if option.hasPrefix("push_timeout=") {
                     pushTimeout = Double(option.dropFirst(13)) ?? -1
+                } else if option == "nonempty" {
+                    nonEmpty = true
                 } else if option == "ro" {
                     readOnly = true
                 } else if Self.passed.contains(option) || option.hasPrefix("max_read=") {

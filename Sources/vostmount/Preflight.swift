@@ -8,7 +8,9 @@ enum Preflight {
         init(_ description: String) { self.description = description }
     }
 
-    static func checkMountpoint(_ path: String) throws {
+    /// A non-empty directory is refused unless `allowNonEmpty` (`-o nonempty`, as FUSE 2 had
+    /// it): mounting over files hides them, which nobody should do by accident.
+    static func checkMountpoint(_ path: String, allowNonEmpty: Bool = false) throws {
         var info = stat()
         guard stat(path, &info) == 0 else {
             throw Failure(errno == ENOENT ? "mount point \(path) does not exist" : "cannot reach mount point \(path): \(String(cString: strerror(errno)))")
@@ -22,6 +24,9 @@ enum Preflight {
                     throw Failure("mount point \(path) is busy: something is already mounted there")
                 }
             }
+        }
+        if !allowNonEmpty, let names = try? FileManager.default.contentsOfDirectory(atPath: path), !names.isEmpty {
+            throw Failure("mount point \(path) is not empty (its files would be hidden; -o nonempty mounts anyway)")
         }
     }
 

@@ -46,6 +46,8 @@ final class RemoteSync: @unchecked Sendable {
     private var tagsToDelete = Set<String>()
     /// Tags this mount pushed: `rmdir` deletes only these on the remote.
     private var pushedTags = Set<String>()
+    /// Tags in the push running now: an `rmdir` meanwhile must delete them after it.
+    private var tagsInFlight = Set<String>()
     private let finished = DispatchSemaphore(value: 0)
     private var started = false
 
@@ -103,8 +105,8 @@ final class RemoteSync: @unchecked Sendable {
     /// `rmdir @/tags/NAME`: deleted on the remote only if this mount pushed it.
     func tagDeleted(_ name: String) {
         condition.lock()
-        let wasPending = tagsToPush.remove(name) != nil
-        if !wasPending, pushedTags.contains(name) { tagsToDelete.insert(name) }
+        tagsToPush.remove(name)
+        if pushedTags.contains(name) || tagsInFlight.contains(name) { tagsToDelete.insert(name) }
         condition.unlock()
         nudge()
     }
@@ -192,7 +194,13 @@ final class RemoteSync: @unchecked Sendable {
         condition.lock()
         let tags = Array(tagsToPush).sorted()
         let deleting = Array(tagsToDelete).sorted()
+        tagsInFlight = Set(tags)
         condition.unlock()
+        defer {
+            condition.lock()
+            tagsInFlight = []
+            condition.unlock()
+        }
         let tracked = try remote.tracking(branch)
         let branchUpToDate = try tracked.map { try store.contains(tip, in: $0) } ?? false
         if branchUpToDate, tags.isEmpty, deleting.isEmpty { return true }

@@ -247,6 +247,23 @@ import TestSupport
         #expect(try batched.read("streamed.bin") == [1, 2, 3])
     }
 
+    /// A writer and its batch are freed once nobody holds the writer (its completion once
+    /// captured the writer itself, so every one leaked).
+    @Test func aClosedWriterIsFreed() throws {
+        let (_, store) = try makeStore()
+        weak var released: FileWriter?
+        var snapshot: Snapshot?
+        do {
+            let writer = try store.branches["main"].writer("w.txt")
+            released = writer
+            try writer.write("x\n")
+            try writer.close()
+            snapshot = writer.snapshot
+        }
+        #expect(released == nil)
+        #expect(try snapshot?.readText("w.txt") == "x\n")
+    }
+
     @Test func copyAndSyncBetweenDiskAndSnapshot() throws {
         let (dir, store) = try makeStore()
         let src = dir.sub("src")

@@ -31,6 +31,20 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: dir.sub("missing.git")))
     }
 
+    @Test func aMountPointWithFilesIsRefusedUnlessNonempty() throws {
+        let dir = TempDir("cli")
+        let (repo, _, _) = try makeHistoryRepo(dir)
+        let point = dir.sub("full")
+        try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
+        try createFile(point + "/mine.txt", Data("hidden?\n".utf8))
+        try expectCleanFailure([repo, point], mentions: "is not empty", point: point)
+        let mount = try Mount(repo, in: dir, arguments: ["-o", "nonempty"], name: "full")
+        defer { mount.unmount() }
+        #expect(contents(mount.path("README.md")) == "hello\n")
+        mount.unmount()
+        #expect(contents(point + "/mine.txt") == "hidden?\n", "the files come back after unmounting")
+    }
+
     @Test func busyMountPointIsRefused() throws {
         let dir = TempDir("cli")
         let (repo, _, _) = try makeHistoryRepo(dir)

@@ -88,6 +88,61 @@ import TestSupport
         #expect(try run(["stat", "-f", "-c", "%l", mount.point]) == "255\n")
     }
 
+    /// `statfs` says 255: a longer name is refused wherever it could come in, so the branch
+    /// never holds a name a clone cannot check out.
+    @Test func namesLongerThan255BytesAreENAMETOOLONG() throws {
+        let dir = TempDir("errors")
+        let (repo, _, _) = try makeHistoryRepo(dir)
+        let mount = try Mount(repo, in: dir, arguments: ["--commit-delay", "600"])
+        defer { mount.unmount() }
+        let long = String(repeating: "x", count: 256)
+        let most = String(repeating: "y", count: 255)
+        #expect(try errno("open('\(most)', 'w')", mount) == "ok")
+        #expect(try errno("os.mkdir('d\(most.dropFirst())')", mount) == "ok")
+        #expect(try errno("open('\(long)', 'w')", mount) == "ENAMETOOLONG")
+        #expect(try errno("os.mkdir('\(long)')", mount) == "ENAMETOOLONG")
+        #expect(try errno("os.symlink('README.md', '\(long)')", mount) == "ENAMETOOLONG")
+        #expect(try errno("os.mkfifo('\(long)')", mount) == "ENAMETOOLONG")
+        #expect(try errno("os.mknod('\(long)', 0o644 | 0o100000)", mount) == "ENAMETOOLONG")
+        #expect(try errno("os.rename('README.md', '\(long)')", mount) == "ENAMETOOLONG")
+        #expect(try errno("os.stat('\(long)')", mount) == "ENAMETOOLONG")
+        #expect(try errno("os.stat('@~1/\(long)')", mount) == "ENAMETOOLONG")
+        try sh("sync .", in: mount.point)
+        // What was allowed is committed, and a clone checks it out.
+        try run(["git", "clone", "-q", repo, dir.sub("clone")], env: gitEnv)
+        #expect(FileManager.default.fileExists(atPath: dir.sub("clone/\(most)")))
+    }
+
+    /// An object that cannot be stored fails the commit (and its `fsync`): the branch never
+    /// names an object that is not there. The fan-out directory is made a file, which even
+    /// root cannot rename into.
+    @Test func anObjectThatCannotBeStoredCommitsNothing() throws {
+        let dir = TempDir("errors")
+        let (repo, _, _) = try makeHistoryRepo(dir)
+        // A content whose fan-out directory does not exist yet.
+        var content = ""
+        var fanOut = ""
+        for n in 0..<1000 {
+            content = "blocked \(n)\n"
+            let id = try run(["git", "hash-object", "--stdin"], stdin: Data(content.utf8))
+            fanOut = "\(repo)/objects/\(id.prefix(2))"
+            if !FileManager.default.fileExists(atPath: fanOut) { break }
+        }
+        try createFile(fanOut, Data())
+        let mount = try Mount(repo, in: dir, arguments: ["--commit-delay", "600"])
+        defer { mount.unmount() }
+        let before = try tipHash(repo)
+        // (Not FileManager: its atomic write fsyncs, which is the commit this test fails.)
+        #expect(try errno("open('blocked.txt', 'w').write(\(String(reflecting: content)))", mount) == "ok")
+        #expect(try errno("fd = os.open('blocked.txt', os.O_RDONLY); os.fsync(fd)", mount) == "ENOTDIR")
+        #expect(try tipHash(repo) == before, "nothing committed")
+        // Once the object can be stored, the same batch commits.
+        try FileManager.default.removeItem(atPath: fanOut)
+        #expect(try errno("fd = os.open('blocked.txt', os.O_RDONLY); os.fsync(fd)", mount) == "ok")
+        #expect(try git(repo, "show", "main:blocked.txt") == content)
+        try expectFsckClean(repo)
+    }
+
     @Test func readOnlyMountRefusesWithEROFS() throws {
         let dir = TempDir("errors")
         let (repo, _, _) = try makeHistoryRepo(dir)

@@ -63,8 +63,14 @@ enum LooseObjects {
             }
             done += n
         }
-        fchmod(fd, 0o444)
-        close(fd)
+        // Every step is checked: a commit must never name an object that is not stored.
+        // (close reports a write the disk could not take, on filesystems that defer it.)
+        let chmodFailed = fchmod(fd, 0o444) != 0 ? errno : 0
+        let closeFailed = close(fd) != 0 ? errno : 0
+        if chmodFailed != 0 || closeFailed != 0 {
+            unlink(temp)
+            throw SnapshotError.posix("cannot write object \(hex)", errno: chmodFailed != 0 ? chmodFailed : closeFailed)
+        }
         if !knownDirectories.contains(dir) {
             if mkdir(dir, 0o755) != 0 && errno != EEXIST {
                 let code = errno
@@ -73,19 +79,16 @@ enum LooseObjects {
             }
             knownDirectories.insert(dir)
         }
-        if rename(temp, "\(dir)/\(hex.dropFirst(2))") != 0, errno == ENOENT {
+        let target = "\(dir)/\(hex.dropFirst(2))"
+        if rename(temp, target) == 0 { return id }
+        var code = errno
+        if code == ENOENT {
             // The fan-out directory went away (`git gc` prunes empty ones): make it again.
             knownDirectories.remove(dir)
-            mkdir(dir, 0o755)
-        } else {
-            return id
+            if mkdir(dir, 0o755) != 0 && errno != EEXIST { code = errno } else if rename(temp, target) == 0 { return id } else { code = errno }
         }
-        guard rename(temp, "\(dir)/\(hex.dropFirst(2))") == 0 else {
-            let code = errno
-            unlink(temp)
-            throw SnapshotError.posix("cannot store object \(hex)", errno: code)
-        }
-        return id
+        unlink(temp)
+        throw SnapshotError.posix("cannot store object \(hex)", errno: code)
     }
 
     /// Reads a loose object, or returns nil when it is not stored loose (it may be packed).

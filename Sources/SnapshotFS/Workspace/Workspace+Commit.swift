@@ -16,9 +16,21 @@ extension Workspace {
         let result: Snapshot? = try locked {
             guard root.committedID == nil else { return nil }
             let sink = ObjectSink(store: store)
-            let ours = try writeTree(root, sink)
+            // writeTree marks nodes as stored before the sink has written them: if anything
+            // fails before the ref moves, they go back to pending, so a failed commit (a
+            // full disk, an object that cannot be stored) loses nothing and the next tries
+            // again.
+            var undo: [(WorkNode, WorkNode.Content, ObjectID?)] = []
+            var committed = false
+            defer {
+                for (node, content, original) in undo.reversed() where !committed {
+                    node.content = content
+                    node.original = original
+                    if case .staged(let file) = content { file.blob = nil }
+                }
+            }
+            let ours = try writeTree(root, sink, undo: &undo)
             try sink.flush()
-            memoryBytes = 0
             let text = message ?? nextMessage
             let changes = try store.diff(from: _base.treeID, to: ours)
             var onto = _base
@@ -39,6 +51,8 @@ extension Workspace {
                 }
             }
             guard let snapshot else { throw SnapshotError.stale("branch \(branch) kept moving while committing") }
+            committed = true
+            memoryBytes = 0
             nextMessage = nil
             changedNodes.removeAll()
             _base = snapshot
@@ -70,7 +84,7 @@ extension Workspace {
     // MARK: Writing trees
 
     /// Writes the pending parts of the tree bottom-up; unchanged directories cost nothing.
-    private func writeTree(_ dir: WorkNode, _ sink: ObjectSink) throws -> ObjectID {
+    private func writeTree(_ dir: WorkNode, _ sink: ObjectSink, undo: inout [(WorkNode, WorkNode.Content, ObjectID?)]) throws -> ObjectID {
         guard case .directory(let entries, nil) = dir.content else { return dir.committedID! }
         var list: [TreeEntry] = []
         list.reserveCapacity(entries.count)
@@ -82,9 +96,10 @@ extension Workspace {
             let id: ObjectID
             switch node.content {
             case .blob(let blob), .tree(let blob): id = blob
-            case .directory: id = try writeTree(node, sink)
+            case .directory: id = try writeTree(node, sink, undo: &undo)
             case .bytes(let bytes):
                 id = try sink.add(.blob, bytes)
+                undo.append((node, node.content, node.original))
                 node.content = .blob(id)
             case .staged(let file):
                 if let known = file.blob {
@@ -96,6 +111,7 @@ extension Workspace {
                     id = try store.writeBlob(fromDescriptor: file.fd, size: file.size)
                 }
                 file.blob = id
+                undo.append((node, node.content, node.original))
                 node.original = id
                 // Nobody is writing: the staged copy has done its job.
                 if node.writers == 0 { node.content = .blob(id) }
@@ -104,6 +120,7 @@ extension Workspace {
         }
         let id = try sink.add(.tree, Tree.serialize(list))
         store.trees.put(id, Tree(entries: list.sorted(by: Tree.gitOrder)), cost: max(1, list.count))
+        undo.append((dir, dir.content, dir.original))
         dir.content = .directory(entries: entries, committed: id)
         return id
     }
