@@ -49,12 +49,28 @@ final class Filesystem: @unchecked Sendable {
     let logger: Logger
     /// Told to the kernel in order, off the request threads (see `forward`).
     let invalidations = DispatchQueue(label: "vostmount.invalidate")
-    /// The libfuse session, for telling the kernel what changed; set once it exists.
-    nonisolated(unsafe) var session: OpaquePointer?
-    /// Set in `init` when the kernel agreed to skip opendir (and, read-only, open): reads and
-    /// listings then come with no handle and are served by inode.
-    nonisolated(unsafe) var noOpendir = false
-    nonisolated(unsafe) var noOpen = false
+    /// The libfuse session, for telling the kernel what changed: set by `Session.run` once it
+    /// exists and cleared before it is destroyed, while the poller, the sync thread and the
+    /// invalidation queue read it, so it is an atomic (the address, as a number).
+    private let sessionAddress = Atomic<Int>(0)
+    var session: OpaquePointer? {
+        get { OpaquePointer(bitPattern: sessionAddress.load(ordering: .acquiring)) }
+        set { sessionAddress.store(Int(bitPattern: newValue), ordering: .releasing) }
+    }
+    /// Set in the `init` callback when the kernel agreed to skip opendir (and, read-only,
+    /// open): reads and listings then come with no handle and are served by inode. Written
+    /// once by libfuse's `init` and read by every worker: atomics, since `init` runs on the
+    /// loop's thread and nothing orders it with the workers for Swift.
+    private let skipsOpendir = Atomic<Bool>(false)
+    private let skipsOpen = Atomic<Bool>(false)
+    var noOpendir: Bool {
+        get { skipsOpendir.load(ordering: .acquiring) }
+        set { skipsOpendir.store(newValue, ordering: .releasing) }
+    }
+    var noOpen: Bool {
+        get { skipsOpen.load(ordering: .acquiring) }
+        set { skipsOpen.store(newValue, ordering: .releasing) }
+    }
 
     /// History never changes, and the branch's nodes are invalidated exactly when another
     /// writer changes them: the kernel may keep both for an hour.
@@ -325,11 +341,17 @@ final class Filesystem: @unchecked Sendable {
         let node = try node(inode)
         var version: UInt64 = 0
         if case .work(let dir) = node { version = workspace!.version(dir) }
+        // `@/log` is a walk of the whole first-parent history: made once per tip, not once
+        // per `readdir` request (a long listing comes in many). The other index folders list
+        // refs, which move without the tip: cheap, and made afresh.
+        if node == .indexLog, let tip = tip ?? config.fixed.flatMap({ try? store.snapshot(of: $0) }) {
+            version = tip.commitID.prefix64
+        }
         if let cached = handles.listing(inode: inode, version: version) { return (node, cached) }
         var entries = try children(of: node)
         entries.insert((Array("..".utf8), node), at: 0)
         entries.insert((Array(".".utf8), node), at: 0)
-        if !node.isVirtualFolder { handles.keep(listing: entries, inode: inode, version: version) }
+        if !node.isVirtualFolder || node == .indexLog { handles.keep(listing: entries, inode: inode, version: version) }
         return (node, entries)
     }
 

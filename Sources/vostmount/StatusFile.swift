@@ -7,6 +7,7 @@ extension Filesystem {
     func statusJSON() -> [UInt8] {
         let tipSnapshot = tip ?? config.fixed.flatMap { try? store.snapshot(of: $0) }
         let remote = remoteSync?.current
+        let activity = workspace?.activity
         let null = NSNull()
         let object: [String: Any] = [
             "branch": config.branch ?? null,
@@ -16,6 +17,10 @@ extension Filesystem {
             "ahead": remote?.ahead ?? null,
             "behind": remote?.behind ?? null,
             "pending": workspace?.pendingChanges ?? 0,
+            // Why a batch has not committed yet: files still open for writing, or not quiet
+            // for --commit-delay seconds.
+            "openForWriting": activity?.writers ?? 0,
+            "quietFor": activity.map { (($0.quietFor * 1000).rounded() / 1000) } ?? null,
             "lastCommit": tipSnapshot.map { Self.iso($0.time) } ?? null,
             "lastFetch": remote?.lastFetch.map(Self.iso) ?? null,
             "lastPush": remote?.lastPush.map(Self.iso) ?? null,

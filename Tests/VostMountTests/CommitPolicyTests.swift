@@ -46,7 +46,8 @@ import TestSupport
         #expect(try git(repo, "show", "main:log.txt").split(separator: "\n").count == 2000)
         // Rewriting the same content changes no tree: no commit.
         try sh("cp log.txt /tmp/vost-same-$$ && cp /tmp/vost-same-$$ log.txt && rm /tmp/vost-same-$$", in: mount.point)
-        usleep(1_200_000)  // longer than the commit delay: nothing may appear
+        // The quiet commit has run once nothing is pending: it made no commit.
+        #expect(eventually(within: 10) { ((try? statusObject(mount))?["pending"] as? Int) == 0 })
         #expect(try commitCount(repo) == before + 1)
     }
 
@@ -59,8 +60,14 @@ import TestSupport
         try createFile(mount.path("held"))
         let handle = try #require(FileHandle(forWritingAtPath: mount.path("held")))
         handle.write(Data("part one\n".utf8))
-        usleep(800_000)
+        // The daemon's own clock says the mount has been quiet for four commit delays, with
+        // the file open: the batch must still be pending.
+        #expect(eventually(within: 10) {
+            guard let status = try? statusObject(mount) else { return false }
+            return (status["quietFor"] as? Double ?? 0) > 0.8 && status["openForWriting"] as? Int == 1
+        })
         #expect(try commitCount(repo) == before, "a file is open for writing: the batch waits")
+        #expect(try statusObject(mount)["pending"] as? Int ?? 0 > 0)
         handle.write(Data("part two\n".utf8))
         try handle.close()
         #expect(eventually(within: 10) { (try? commitCount(repo)) == before + 1 })

@@ -62,8 +62,8 @@ import TestSupport
     @Test func allowOtherLetsOthersReadUnderTheModesShown() throws {
         guard getuid() == 0 else {
             // allow_other for a plain user needs user_allow_other in /etc/fuse.conf, which a
-            // plain user cannot set; the root case is tested where we are root.
-            #expect(getuid() != 0)
+            // plain user cannot set: this test cannot run, so it fails and says why.
+            Issue.record("allow_other is tested as root only (run scripts/test as root)")
             return
         }
         let dir = TempDir("sec")

@@ -60,6 +60,8 @@ public struct ObjectID: Hashable, Sendable, Comparable, CustomStringConvertible 
 
     /// The first byte, which indexes a pack index's fan-out table.
     var firstByte: UInt8 { UInt8(truncatingIfNeeded: a) }
+    /// The first 8 bytes as a number: a version stamp for caches keyed by commit.
+    public var prefix64: UInt64 { a }
 
     /// The 20 raw bytes, as a Git tree entry stores them.
     public var bytes: [UInt8] { withBytes { Array($0) } }
