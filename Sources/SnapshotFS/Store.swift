@@ -188,3 +188,30 @@ extension Store {
         guard vost_syncfs(fd) == 0 else { throw SnapshotError.posix("cannot sync \(path)") }
     }
 }
+
+extension Store {
+    /// Branches checked out in a work tree of this repository (its own, if it is not bare,
+    /// and every linked `git worktree`), with the work tree's path: moving one of them
+    /// under the work tree would make `git status` there show the change reversed.
+    public func checkedOutBranches() -> [(branch: String, workTree: String)] {
+        var found: [(String, String)] = []
+        func headBranch(_ gitDir: String) -> String? {
+            guard let head = try? String(contentsOfFile: gitDir + "/HEAD", encoding: .utf8),
+                  head.hasPrefix("ref: refs/heads/") else { return nil }
+            return String(head.dropFirst("ref: refs/heads/".count)).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        if let workDir = git({ $0.workDirectory }), let branch = headBranch(path) {
+            found.append((branch, workDir))
+        }
+        let linked = path + "/worktrees"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: linked)) ?? [] {
+            let dir = "\(linked)/\(name)"
+            guard let branch = headBranch(dir) else { continue }
+            // `gitdir` holds the path of the work tree's `.git` file.
+            let gitFile = (try? String(contentsOfFile: dir + "/gitdir", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? dir
+            found.append((branch, (gitFile as NSString).deletingLastPathComponent))
+        }
+        return found
+    }
+}

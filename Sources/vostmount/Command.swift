@@ -121,6 +121,12 @@ struct VostMount: ParsableCommand {
                 throw Preflight.Failure("\(repository): HEAD names no branch; use --branch")
             }
             guard store.branches.contains(name) else { throw Preflight.Failure("no branch \(name) in \(repository)") }
+            // As `git push` refuses to update a checked-out branch: commits through the mount
+            // would move it under that work tree, whose next `git commit -a` undoes them.
+            if !config.readOnly, let checkedOut = store.checkedOutBranches().first(where: { $0.branch == name }) {
+                throw Preflight.Failure("branch \(name) is checked out in \(checkedOut.workTree); mount it --read-only, "
+                                        + "mount another --branch, or mount a bare clone (git clone --bare)")
+            }
             config.branch = name
         }
         guard commitDelay >= 0 else { throw Preflight.Failure("--commit-delay must be 0 or more seconds") }

@@ -45,6 +45,31 @@ import TestSupport
         #expect(contents(point + "/mine.txt") == "hidden?\n", "the files come back after unmounting")
     }
 
+    /// As `git push` refuses to update a checked-out branch: the work tree's or a linked
+    /// worktree's branch is refused read-write; read-only, or another branch, mounts.
+    @Test func aCheckedOutBranchIsRefusedReadWrite() throws {
+        let dir = TempDir("cli")
+        let work = dir.sub("work")
+        try run(["git", "init", "-q", "-b", "main", work], env: gitEnv)
+        try createFile(work + "/a.txt", Data("a\n".utf8))
+        try run(["git", "-C", work, "add", "a.txt"], env: gitEnv)
+        try run(["git", "-C", work, "commit", "-q", "-m", "a"], env: gitEnv)
+        try run(["git", "-C", work, "branch", "other"], env: gitEnv)
+        try run(["git", "-C", work, "worktree", "add", "-q", "-b", "side", dir.sub("linked")], env: gitEnv)
+        let point = dir.sub("mnt")
+        try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
+        try expectCleanFailure([work, point], mentions: "branch main is checked out in \(work); mount it --read-only", point: point)
+        try expectCleanFailure(["--branch", "side", work, point], mentions: "checked out in \(dir.sub("linked"))", point: point)
+        let readOnly = try Mount(work, in: dir, arguments: ["--read-only"])
+        #expect(contents(readOnly.path("a.txt")) == "a\n")
+        readOnly.unmount()
+        let other = try Mount(work, in: dir, arguments: ["--branch", "other"], name: "mnt2")
+        defer { other.unmount() }
+        try createFile(other.path("b.txt"), Data("b\n".utf8))
+        try sh("sync b.txt", in: other.point)
+        #expect(try run(["git", "-C", work, "status", "--porcelain"], env: gitEnv) == "", "the work tree is untouched")
+    }
+
     @Test func busyMountPointIsRefused() throws {
         let dir = TempDir("cli")
         let (repo, _, _) = try makeHistoryRepo(dir)

@@ -136,6 +136,14 @@ extension GitRepository {
         return entries
     }
 
+    /// The work tree of a non-bare repository, nil for a bare one.
+    var workDirectory: String? {
+        guard git_repository_is_bare(pointer) == 0, let dir = git_repository_workdir(pointer) else { return nil }
+        var path = String(cString: dir)
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        return path
+    }
+
     /// The identity libgit2 writes into reflog lines.
     func setIdentity(name: String, email: String) throws {
         try check(git_repository_set_ident(pointer, name, email), "cannot set identity")
