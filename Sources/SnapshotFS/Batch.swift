@@ -195,19 +195,25 @@ extension Store {
                 extraParents: [ObjectID] = [], reflogPrefix: String = "commit") throws -> Snapshot {
         guard base.writable, let branch = base.refName else { throw SnapshotError.readOnly("\(base.commitHash) is not a branch") }
         let ref = "refs/heads/\(branch)"
+        // An unborn branch (an empty repository) is expected to be absent still.
+        let expected: ObjectID? = base.isUnborn ? nil : base.commitID
         if tree == base.treeID && extraParents.isEmpty {
             // Nothing to commit, but a stale base must still be reported as stale.
-            guard try git({ try $0.resolve(ref: ref) }) == base.commitID else { throw SnapshotError.stale("branch \(branch) has moved") }
+            guard try git({ try $0.resolve(ref: ref) }) == expected else { throw SnapshotError.stale("branch \(branch) has moved") }
             var same = base
             same.changes = changes
             return same
         }
         let text = message ?? changes.message
-        let id = try writeCommit(tree: tree, parents: [base.commitID] + extraParents, message: text)
+        let id = try writeCommit(tree: tree, parents: (expected.map { [$0] } ?? []) + extraParents, message: text)
         // libgit2 compares the ref with the base under the ref's own lock file (git's
         // protocol); vost.lock around it keeps vost and other vostmount writers in line too.
         try lock.withLock {
-            try git { try $0.updateRef(ref, to: id, expected: base.commitID, message: "\(reflogPrefix): \(text)") }
+            do {
+                try git { try $0.updateRef(ref, to: id, expected: expected, message: "\(reflogPrefix)\(expected == nil ? " (initial)" : ""): \(text)") }
+            } catch SnapshotError.alreadyExists where expected == nil {
+                throw SnapshotError.stale("branch \(branch) was created meanwhile")
+            }
         }
         return Snapshot(store: self, commit: try commit(id), refName: branch, writable: true, changes: changes)
     }

@@ -76,6 +76,24 @@ public struct RefCollection: Sendable {
 
     // MARK: The current branch (HEAD)
 
+    /// The branch `HEAD` names even when it has no commit yet (an empty repository), nil
+    /// when `HEAD` is detached.
+    public var headName: String? {
+        guard kind == .branch, let target = store.git({ $0.symbolicTarget("HEAD") }), target.hasPrefix(prefix) else {
+            return nil
+        }
+        return String(target.dropFirst(prefix.count))
+    }
+
+    /// Whether the repository has no branch at all (a `git init` with no commit yet).
+    public var isEmpty: Bool { ((try? names) ?? []).isEmpty }
+
+    /// The tip of `name`, or, when the branch has no commit yet, its unborn snapshot (an
+    /// empty tree whose first commit creates it).
+    public func tipOrUnborn(_ name: String) throws -> Snapshot {
+        try get(name) ?? Snapshot.unborn(store: store, branch: try fullName(name).dropFirst(prefix.count).description)
+    }
+
     /// The branch `HEAD` names, or nil when `HEAD` is detached or names a missing branch.
     public var currentName: String? {
         guard kind == .branch, let target = store.git({ $0.symbolicTarget("HEAD") }), target.hasPrefix(prefix) else {

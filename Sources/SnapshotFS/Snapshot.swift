@@ -27,6 +27,17 @@ public struct Snapshot: Sendable {
 
     /// The commit's object name.
     public var commitID: ObjectID { commit.id }
+
+    /// The branch of an empty repository, before its first commit: an empty tree whose
+    /// `commitID` is all zeros; its first commit creates the branch.
+    public var isUnborn: Bool { commit.id == .zero }
+
+    /// `branch` before it has a commit (see `isUnborn`); `time` is now.
+    static func unborn(store: Store, branch: String) -> Snapshot {
+        let nobody = Signature(name: store.author, email: store.email, time: Date())
+        return Snapshot(store: store, commit: Commit(id: .zero, tree: .emptyTree, parents: [], author: nobody, committer: nobody,
+                                                     message: ""), refName: branch, writable: true)
+    }
     /// The same, as forty hex digits.
     public var commitHash: String { commit.id.hex }
     /// The root tree's object name.

@@ -215,3 +215,25 @@ extension Store {
         return found
     }
 }
+
+extension Store {
+    /// Gives an empty repository its first commit on `branch`, as vost's `create` does (the
+    /// empty tree, "Initialize <branch>"), and points `HEAD` at it if `HEAD`'s own branch has
+    /// no commit either. Nothing happens if the branch exists.
+    public func initialize(branch: String) throws {
+        let ref = try branches.fullName(branch)
+        guard try git({ try $0.resolve(ref: ref) }) == nil else { return }
+        let message = "Initialize \(branch)"
+        let commit = try writeCommit(tree: writeTree([]), parents: [], message: message)
+        try lock.withLock {
+            do {
+                try git { try $0.updateRef(ref, to: commit, expected: nil, message: "commit (initial): \(message)") }
+            } catch SnapshotError.alreadyExists {
+                return  // someone made it meanwhile: theirs stands
+            }
+        }
+        if let head = branches.headName, !branches.contains(head) {
+            try git { try $0.setSymbolic("HEAD", to: ref, message: "checkout: moving to \(branch)") }
+        }
+    }
+}

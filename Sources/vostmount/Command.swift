@@ -117,10 +117,15 @@ struct VostMount: ParsableCommand {
                 throw Preflight.Failure("unknown revision \(revision) in \(repository)")
             }
         } else {
-            guard let name = branchName ?? store.branches.currentName else {
+            guard let name = branchName ?? store.branches.headName else {
                 throw Preflight.Failure("\(repository): HEAD names no branch; use --branch")
             }
-            guard store.branches.contains(name) else { throw Preflight.Failure("no branch \(name) in \(repository)") }
+            if !store.branches.contains(name) {
+                // An empty repository (`git init`): the branch is born with the mount's first
+                // commit, or at once with --create (vost's "Initialize <branch>").
+                guard store.branches.isEmpty else { throw Preflight.Failure("no branch \(name) in \(repository)") }
+                if create, !readOnlyMount { try store.initialize(branch: name) }
+            }
             // As `git push` refuses to update a checked-out branch: commits through the mount
             // would move it under that work tree, whose next `git commit -a` undoes them.
             if !config.readOnly, let checkedOut = store.checkedOutBranches().first(where: { $0.branch == name }) {

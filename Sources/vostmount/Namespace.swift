@@ -48,7 +48,8 @@ struct Namespace {
     /// `@/log` entries: one per first-parent commit of the mounted branch (or fixed commit),
     /// `YYYY-MM-DDTHH:MM:SSZ-<7 hex>`, so that `ls` sorts them oldest first.
     func logEntries(from tip: Snapshot) throws -> [(name: [UInt8], commit: ObjectID)] {
-        try tip.log().reversed().map { (Array(Self.logName($0).utf8), $0.commitID) }
+        if tip.isUnborn { return [] }
+        return try tip.log().reversed().map { (Array(Self.logName($0).utf8), $0.commitID) }
     }
 
     static func logName(_ snapshot: Snapshot) -> String {

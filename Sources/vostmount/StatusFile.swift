@@ -11,7 +11,7 @@ extension Filesystem {
         let null = NSNull()
         let object: [String: Any] = [
             "branch": config.branch ?? null,
-            "tip": tipSnapshot?.commitHash ?? null,
+            "tip": tipSnapshot.flatMap { $0.isUnborn ? nil : $0.commitHash } ?? null,
             "remote": remoteSync?.remote.name ?? null,
             "url": remoteSync?.remote.displayURL ?? null,
             "ahead": remote?.ahead ?? null,
@@ -21,7 +21,7 @@ extension Filesystem {
             // for --commit-delay seconds.
             "openForWriting": activity?.writers ?? 0,
             "quietFor": activity.map { (($0.quietFor * 1000).rounded() / 1000) } ?? null,
-            "lastCommit": tipSnapshot.map { Self.iso($0.time) } ?? null,
+            "lastCommit": tipSnapshot.flatMap { $0.isUnborn ? nil : Self.iso($0.time) } ?? null,
             "lastFetch": remote?.lastFetch.map(Self.iso) ?? null,
             "lastPush": remote?.lastPush.map(Self.iso) ?? null,
             "error": remote?.error ?? null,

@@ -70,6 +70,42 @@ import TestSupport
         #expect(try run(["git", "-C", work, "status", "--porcelain"], env: gitEnv) == "", "the work tree is untouched")
     }
 
+    /// The first thing people try: `git init --bare` and mount. The branch HEAD names (or
+    /// --branch) shows as an empty tree; the first commit creates it; --create gives it
+    /// vost's "Initialize" commit at once.
+    @Test func anEmptyRepositoryMountsAndTheFirstCommitCreatesTheBranch() throws {
+        let dir = TempDir("cli")
+        let repo = dir.sub("empty.git")
+        try run(["git", "init", "-q", "--bare", "-b", "main", repo], env: gitEnv)
+        let mount = try Mount(repo, in: dir)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mount.point).isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mount.path("@/log")).isEmpty)
+        #expect(try statusObject(mount)["tip"] is NSNull)
+        try sh("echo first > first.txt && sync first.txt", in: mount.point)
+        #expect(try git(repo, "log", "--format=%s %P", "main") == "+ first.txt \n", "one root commit")
+        #expect(try git(repo, "show", "main:first.txt") == "first\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mount.path("@/log")).count == 1)
+        mount.unmount()
+        try expectFsckClean(repo)
+
+        // An empty repository whose HEAD names another branch: --branch picks the name.
+        let other = dir.sub("other.git")
+        try run(["git", "init", "-q", "--bare", "-b", "master", other], env: gitEnv)
+        let named = try Mount(other, in: dir, arguments: ["--branch", "data"], name: "named")
+        try sh("echo d > d && sync d", in: named.point)
+        named.unmount()
+        #expect(try git(other, "show", "data:d") == "d\n")
+
+        // --create on an existing empty repository makes vost's first commit.
+        let third = dir.sub("third.git")
+        try run(["git", "init", "-q", "--bare", "-b", "main", third], env: gitEnv)
+        let created = try Mount(third, in: dir, arguments: ["--create"], name: "created")
+        created.unmount()
+        #expect(try git(third, "log", "--format=%s", "main") == "Initialize main\n")
+        // A branch that is not there in a repository that has others is still an error.
+        try expectCleanFailure(["--branch", "nope", third, dir.sub("created")], mentions: "no branch nope", point: dir.sub("created"))
+    }
+
     @Test func busyMountPointIsRefused() throws {
         let dir = TempDir("cli")
         let (repo, _, _) = try makeHistoryRepo(dir)

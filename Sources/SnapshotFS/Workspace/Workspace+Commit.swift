@@ -43,7 +43,7 @@ extension Workspace {
                     break
                 } catch SnapshotError.stale {
                     if attempt > 0 { usleep(UInt32.random(in: 1_000...20_000)) }
-                    onto = try store.branches[branch]
+                    onto = try store.branches.tipOrUnborn(branch)
                     let merged = try store.mergeTrees(base: _base.treeID, ours: ours, theirs: onto.treeID,
                                                       winner: .ours, tag: onto.commitID.shortHex)
                     tree = merged.tree
@@ -71,8 +71,7 @@ extension Workspace {
         var invalidations: [Invalidation] = []
         let moved: Bool = try locked {
             guard root.committedID != nil else { return false }
-            let tip = try store.branches[branch]
-            guard tip.commitID != _base.commitID else { return false }
+            guard let tip = try store.branches.get(branch), tip.commitID != _base.commitID else { return false }
             _base = tip
             sync(root, to: tip.treeID, into: &invalidations)
             return true

@@ -52,7 +52,7 @@ public final class Workspace: @unchecked Sendable {
     public init(store: Store, branch: String, staging: String? = nil) throws {
         self.store = store
         self.branch = branch
-        _base = try store.branches[branch]
+        _base = try store.branches.tipOrUnborn(branch)
         root = WorkNode(mode: .directory, content: .tree(_base.treeID), parent: nil)
         stagingDirectory = staging ?? store.path + "/vostmount-staging"
     }
