@@ -222,11 +222,15 @@ extension Filesystem {
         if fields & FUSE_SET_ATTR_MODE != 0, !work.isDirectory {
             try workspace.setExecutable(work, attr.st_mode & 0o111 != 0)
         }
-        if fields & FUSE_SET_ATTR_MTIME_NOW != 0 {
-            workspace.setModified(work, Date())
-        } else if fields & FUSE_SET_ATTR_MTIME != 0 {
-            workspace.setModified(work, Date(timeIntervalSince1970: Double(attr.st_mtim.tv_sec) + Double(attr.st_mtim.tv_nsec) / 1e9))
+        // utimensat: each time exactly as given (or now), atime apart from mtime.
+        func time(_ set: Int32, _ now: Int32, _ value: timespec) -> Timestamp? {
+            if fields & now != 0 { return .now }
+            if fields & set != 0 { return Timestamp(seconds: value.tv_sec, nanoseconds: value.tv_nsec) }
+            return nil
         }
+        let modified = time(FUSE_SET_ATTR_MTIME, FUSE_SET_ATTR_MTIME_NOW, attr.st_mtim)
+        let accessed = time(FUSE_SET_ATTR_ATIME, FUSE_SET_ATTR_ATIME_NOW, attr.st_atim)
+        if modified != nil || accessed != nil { workspace.setTimes(work, modified: modified, accessed: accessed) }
     }
 
     func allocate(handle: UInt64, mode: Int32, offset: Int, length: Int) throws {

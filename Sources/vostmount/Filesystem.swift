@@ -233,15 +233,16 @@ final class Filesystem: @unchecked Sendable {
         switch node {
         case .work(let work):
             let info = try workspace!.info(work)
-            let time = info.modified ?? workspace!.base.time
+            let time = workspace!.base.time
+            let times = info.times
             // DESIGN: files 0644/0755 everywhere; directories 0755, 0555 where nothing can change.
             switch info.mode {
             case .directory:
-                return makeStat(id: id, mode: S_IFDIR | (config.readOnly ? 0o555 : 0o755), size: 0, nlink: 2 + info.subdirectories, time: time)
-            case .gitlink: return makeStat(id: id, mode: S_IFDIR | 0o555, size: 0, nlink: 2, time: time)
-            case .symlink: return makeStat(id: id, mode: S_IFLNK | 0o777, size: info.size, nlink: 1, time: time)
-            case .executable: return makeStat(id: id, mode: S_IFREG | 0o755, size: info.size, nlink: 1, time: time)
-            case .file: return makeStat(id: id, mode: S_IFREG | 0o644, size: info.size, nlink: 1, time: time)
+                return makeStat(id: id, mode: S_IFDIR | (config.readOnly ? 0o555 : 0o755), size: 0, nlink: 2 + info.subdirectories, time: time, times: times)
+            case .gitlink: return makeStat(id: id, mode: S_IFDIR | 0o555, size: 0, nlink: 2, time: time, times: times)
+            case .symlink: return makeStat(id: id, mode: S_IFLNK | 0o777, size: info.size, nlink: 1, time: time, times: times)
+            case .executable: return makeStat(id: id, mode: S_IFREG | 0o755, size: info.size, nlink: 1, time: time, times: times)
+            case .file: return makeStat(id: id, mode: S_IFREG | 0o644, size: info.size, nlink: 1, time: time, times: times)
             }
         case .commit:
             let (snap, path) = try view(node)!
@@ -269,7 +270,9 @@ final class Filesystem: @unchecked Sendable {
         }
     }
 
-    private func makeStat(id: UInt64, mode: mode_t, size: Int, nlink: Int, time: Date) -> stat {
+    /// `times` are a branch node's own (see `FileTimes`); what is unset shows `time`, the
+    /// commit's.
+    private func makeStat(id: UInt64, mode: mode_t, size: Int, nlink: Int, time: Date, times: FileTimes = FileTimes()) -> stat {
         var st = stat()
         st.st_ino = ino_t(id)
         st.st_mode = mode
@@ -279,12 +282,10 @@ final class Filesystem: @unchecked Sendable {
         st.st_size = off_t(size)
         st.st_blksize = 4096
         st.st_blocks = blkcnt_t((size + 511) / 512)
-        let seconds = time.timeIntervalSince1970
-        let whole = seconds.rounded(.down)
-        let stamp = timespec(tv_sec: Int(whole), tv_nsec: Int((seconds - whole) * 1e9))
-        st.st_mtim = stamp
-        st.st_ctim = stamp
-        st.st_atim = stamp
+        let modified = times.modified ?? Timestamp(time)
+        st.st_mtim = modified.timespec
+        st.st_atim = (times.accessed ?? modified).timespec
+        st.st_ctim = (times.changed ?? modified).timespec
         return st
     }
 

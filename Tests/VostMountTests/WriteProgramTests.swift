@@ -74,6 +74,27 @@ import TestSupport
         return work
     }
 
+    /// `utimensat` keeps what was set to the nanosecond, atime apart from mtime, while the
+    /// mount runs (Git stores no times).
+    @Test func touchKeepsExactTimesAndAtimeApartFromMtime() throws {
+        let dir = TempDir("times")
+        let (repo, _, _) = try makeHistoryRepo(dir)
+        let mount = try Mount(repo, in: dir)
+        defer { mount.unmount() }
+        try sh("echo t > t.txt && touch -d @200000000.2 t.txt", in: mount.point)
+        #expect(try run(["stat", "-c", "%.9Y %.9X", mount.path("t.txt")]) == "200000000.200000000 200000000.200000000\n")
+        try sh("touch -a -d @100000000.123456789 t.txt", in: mount.point)
+        #expect(try run(["stat", "-c", "%.9Y %.9X", mount.path("t.txt")]) == "200000000.200000000 100000000.123456789\n")
+        try sh("touch -m -d @300000000.000000001 t.txt", in: mount.point)
+        #expect(try run(["stat", "-c", "%.9Y %.9X", mount.path("t.txt")]) == "300000000.000000001 100000000.123456789\n")
+        // ctime moves to now with each change, times included.
+        let ctime = Double(try run(["stat", "-c", "%.9Z", mount.path("t.txt")]).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(abs(ctime - Date().timeIntervalSince1970) < 60)
+        // Directories too.
+        try sh("mkdir d && touch -d @400000000.5 d", in: mount.point)
+        #expect(try run(["stat", "-c", "%.9Y", mount.path("d")]) == "400000000.500000000\n")
+    }
+
     @Test func everyProgramEndsWithTheSameTreeAsOnADisk() throws {
         let dir = TempDir("programs")
         let (repo, _, _) = try makeHistoryRepo(dir)

@@ -24,9 +24,9 @@ public final class WorkNode: Hashable, @unchecked Sendable {
     var content: Content
     /// The directory holding this node; nil once it is removed (an open file lives on).
     weak var parent: WorkNode?
-    /// Modification time set by a change or `utimens`; nil means the commit's time. Not
-    /// stored in Git (trees have no times), so it lasts while the node does.
-    var modified: Date?
+    /// Times set by a change or `utimensat`; nil ones mean the commit's time. Not stored in
+    /// Git (trees have no times), so they last while the node does.
+    var times = FileTimes()
     /// Raised on every change of a directory's names, so cached listings can tell.
     var version: UInt64 = 0
     /// Open descriptors that may write: a node being written is never swapped for another
@@ -83,8 +83,8 @@ public struct WorkInfo: Sendable {
     public var mode: FileMode
     /// Bytes of a file or symlink target, pending writes included; 0 for directories.
     public var size: Int
-    /// Set when the node changed in this mount; nil means "the time of the commit shown".
-    public var modified: Date?
+    /// Set when the node changed in this mount; nil ones mean "the time of the commit shown".
+    public var times: FileTimes
     /// Subdirectories, for a directory's link count.
     public var subdirectories: Int
 }

@@ -8,7 +8,9 @@ extension Workspace {
     private func namesChanged(_ dir: WorkNode) {
         changedNodes.insert(ObjectIdentifier(dir))
         dir.version &+= 1
-        dir.modified = Date()
+        let now = Timestamp.now
+        dir.times.modified = now
+        dir.times.changed = now
         contentChanged(below: dir)
     }
 
@@ -30,7 +32,9 @@ extension Workspace {
 
     private func fileChanged(_ node: WorkNode) {
         changedNodes.insert(ObjectIdentifier(node))
-        node.modified = Date()
+        let now = Timestamp.now
+        node.times.modified = now
+        node.times.changed = now
         contentChanged(below: node.parent)
     }
 
@@ -55,7 +59,9 @@ extension Workspace {
     private func add(_ node: WorkNode, _ name: [UInt8], in dir: WorkNode) throws -> WorkNode {
         try setEntries(dir) { $0[name] = node }
         node.parent = dir
-        node.modified = Date()
+        let now = Timestamp.now
+        node.times.modified = now
+        node.times.changed = now
         namesChanged(dir)
         return node
     }
@@ -215,7 +221,14 @@ extension Workspace {
     }
 
     /// `utimens`: kept while the mount runs (Git stores no times).
-    public func setModified(_ node: WorkNode, _ time: Date) { locked { node.modified = time } }
+    /// `utimensat`: each time given is kept exactly (nil leaves it); `ctime` becomes now.
+    public func setTimes(_ node: WorkNode, modified: Timestamp?, accessed: Timestamp?) {
+        locked {
+            if let modified { node.times.modified = modified }
+            if let accessed { node.times.accessed = accessed }
+            node.times.changed = .now
+        }
+    }
 
     /// Counts descriptors open for writing (for the quiet-mount commit).
     public func openedForWriting(_ node: WorkNode) { locked { node.writers += 1; openWriters += 1 } }

@@ -142,7 +142,7 @@ public final class Workspace: @unchecked Sendable {
     /// What `stat` needs of `node`: mode, size, change time and subdirectory count.
     public func info(_ node: WorkNode) throws -> WorkInfo {
         try locked {
-            var info = WorkInfo(mode: node.mode, size: 0, modified: node.modified, subdirectories: 0)
+            var info = WorkInfo(mode: node.mode, size: 0, times: node.times, subdirectories: 0)
             switch node.content {
             case .blob(let id): info.size = try store.blobSize(id)
             case .bytes(let bytes): info.size = bytes.count
