@@ -118,3 +118,15 @@ public final class NotesBatch {
         return "Notes batch update (\(changes) changes)"
     }
 }
+
+extension Store {
+    /// The notes namespaces that exist (`refs/notes/*`), sorted.
+    public func notesNamespaces() -> [String] {
+        ((try? git { try $0.refNames(under: "refs/notes/") }) ?? []).map { String($0.dropFirst("refs/notes/".count)) }
+    }
+
+    /// Whether `refs/notes/<name>` is a valid ref name.
+    public func isValidNotesNamespace(_ name: String) -> Bool {
+        !name.contains(":") && git { $0.isValidRefName("refs/notes/\(name)") }
+    }
+}

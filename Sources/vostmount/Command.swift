@@ -73,6 +73,9 @@ struct VostMount: ParsableCommand {
     @Option(help: "With --remote: on unmount, seconds the last push may take; commits left unpushed go out at the next mount.")
     var pushTimeout: Double?
 
+    @Flag(help: "Show notes as extended attributes of history folders (user.vost.note.NAMESPACE on MNT/@REV, MNT/@/log/ENTRY...); costs ls -l two round trips per name.")
+    var notes = false
+
     @Option(help: "Append log lines (commits, pushes, merges, errors) to this file; a daemon's stderr goes nowhere.")
     var log: String?
 
@@ -137,6 +140,7 @@ struct VostMount: ParsableCommand {
         guard commitDelay >= 0 else { throw Preflight.Failure("--commit-delay must be 0 or more seconds") }
         config.commitDelay = commitDelay
         config.staging = staging
+        config.notes = notes || mountOptions.notes
         config.remote = remote ?? mountOptions.remote
         if let seconds = fetchInterval ?? mountOptions.fetchInterval {
             guard seconds > 0, seconds.isFinite else { throw Preflight.Failure("--fetch-interval must be more than 0 seconds") }

@@ -21,6 +21,8 @@ struct MountConfig: Sendable {
     var fetchInterval: Double = RemoteSync.defaultFetchInterval
     /// On unmount, how long the last push may take.
     var pushTimeout: Double = 10
+    /// `--notes`: notes as extended attributes of history folders.
+    var notes = false
     /// `--log`: an open descriptor (append) that becomes the daemon's stderr.
     var logDescriptor: Int32?
     var uid: uid_t = getuid()

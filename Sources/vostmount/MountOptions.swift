@@ -7,6 +7,8 @@ struct MountOptions {
     var readOnly = false
     /// `nonempty`: mount over a directory that has files (libfuse 3 dropped the option).
     var nonEmpty = false
+    /// `notes`: as `--notes`.
+    var notes = false
     var remote: String?
     var fetchInterval: Double?
     var pushTimeout: Double?
@@ -33,6 +35,8 @@ struct MountOptions {
                     fetchInterval = Double(option.dropFirst(15)) ?? -1
                 } else if option.hasPrefix("push_timeout=") {
                     pushTimeout = Double(option.dropFirst(13)) ?? -1
+                } else if option == "notes" {
+                    notes = true
                 } else if option == "nonempty" {
                     nonEmpty = true
                 } else if option == "ro" {

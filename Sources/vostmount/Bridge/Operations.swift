@@ -123,11 +123,23 @@ enum Operations {
                 fuse_reply_statfs(req, &info)
             }
         }
-        // No extended attributes are stored. ENOSYS (not ENODATA) tells the kernel once for
-        // the whole mount, so `ls -l`, `cp -a` and `tar` stop asking for every file: measured,
-        // that was one extra round trip per name in `ls -lR`.
-        ops.getxattr = { req, _, _, _ in fuse_reply_err(req, ENOSYS) }
-        ops.listxattr = { req, _, _ in fuse_reply_err(req, ENOSYS) }
+        // Notes are the only extended attributes (see `Filesystem+Notes`), and only with
+        // --notes: once attributes are served, `ls -l` asks for two (security.selinux,
+        // system.posix_acl_access) per name, each a round trip (counted with -d), which the
+        // kernel never caches. Without --notes, ENOSYS (not ENODATA) tells the kernel once
+        // for the whole mount, and it stops asking.
+        ops.getxattr = { req, ino, name, size in
+            answer(req) { fs in
+                guard fs.config.notes else { throw Errno(code: ENOSYS) }
+                Reply.xattr(req, try fs.extendedAttribute(UInt64(ino), name: String(cString: name!)), size: size)
+            }
+        }
+        ops.listxattr = { req, ino, size in
+            answer(req) { fs in
+                guard fs.config.notes else { throw Errno(code: ENOSYS) }
+                Reply.xattr(req, try fs.extendedAttributeNames(UInt64(ino)), size: size)
+            }
+        }
         WriteOperations.install(&ops)
         return ops
     }

@@ -27,6 +27,17 @@ enum Reply {
         }
     }
 
+    /// getxattr/listxattr: with size 0 the caller asks how much room it needs.
+    static func xattr(_ req: fuse_req_t?, _ value: [UInt8], size: Int) {
+        if size == 0 {
+            fuse_reply_xattr(req, value.count)
+        } else if size < value.count {
+            fuse_reply_err(req, ERANGE)
+        } else {
+            bytes(req, value)
+        }
+    }
+
     static func readlink(_ req: fuse_req_t?, _ target: [UInt8]) {
         (target + [0]).withUnsafeBytes { raw in
             _ = fuse_reply_readlink(req, raw.baseAddress!.assumingMemoryBound(to: CChar.self))

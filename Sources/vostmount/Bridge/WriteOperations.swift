@@ -98,13 +98,19 @@ enum WriteOperations {
         ops.setxattr = { req, ino, name, value, size, _ in
             answer(req) { fs in
                 let text = value.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: size), as: UTF8.self) } ?? ""
-                try fs.setMessage(UInt64(ino), name: String(cString: name!), value: text)
+                let attribute = String(cString: name!)
+                if try !fs.setNote(UInt64(ino), name: attribute, value: text) {
+                    try fs.setMessage(UInt64(ino), name: attribute, value: text)
+                }
                 fuse_reply_err(req, 0)
             }
         }
         ops.removexattr = { req, ino, name in
             answer(req) { fs in
-                try fs.setMessage(UInt64(ino), name: String(cString: name!), value: nil)
+                let attribute = String(cString: name!)
+                if try !fs.setNote(UInt64(ino), name: attribute, value: nil) {
+                    try fs.setMessage(UInt64(ino), name: attribute, value: nil)
+                }
                 fuse_reply_err(req, 0)
             }
         }
