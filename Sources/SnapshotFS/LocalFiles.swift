@@ -54,17 +54,28 @@ enum LocalFiles {
 
     /// Writes `bytes` to a new or replaced file, then sets its execute bits.
     static func writeFile(_ path: [UInt8], _ bytes: [UInt8], executable: Bool) throws {
+        try writeFile(path, executable: executable) { write in try write(bytes) }
+    }
+
+    /// Creates the file and hands `fill` a function that appends bytes to it, so content
+    /// can arrive in pieces (a large blob, streamed).
+    static func writeFile(_ path: [UInt8], executable: Bool, _ fill: ((([UInt8]) throws -> Void)) throws -> Void) throws {
         _ = withCPath(path) { unlink($0) }
         let fd = withCPath(path) { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, executable ? 0o755 : 0o644) }
         guard fd >= 0 else { throw SnapshotError.posix("cannot create \(show(path))") }
-        defer { close(fd) }
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw SnapshotError.posix("cannot write \(show(path))") }
-            done += n
+        var closed = false
+        defer { if !closed { close(fd) } }
+        try fill { bytes in
+            var done = 0
+            while done < bytes.count {
+                let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw SnapshotError.posix("cannot write \(show(path))") }
+                done += n
+            }
         }
+        closed = true
+        guard close(fd) == 0 else { throw SnapshotError.posix("cannot write \(show(path))") }
     }
 
     static func symlink(_ path: [UInt8], target: [UInt8]) throws {

@@ -110,7 +110,17 @@ extension Snapshot {
         case .symlink:
             try LocalFiles.symlink(local, target: store.blob(entry.id))
         case .file, .executable:
-            try LocalFiles.writeFile(local, readBlob(entry.id), executable: entry.mode == .executable)
+            // In 1 MiB slices: a large blob never sits whole in memory.
+            let reader = try BlobReader(store: store, id: entry.id)
+            try LocalFiles.writeFile(local, executable: entry.mode == .executable) { write in
+                var offset = 0
+                repeat {
+                    let piece = try reader.read(at: offset, count: 1 << 20)
+                    try write(piece)
+                    offset += piece.count
+                    if piece.isEmpty { break }
+                } while offset < reader.size
+            }
         }
     }
 }

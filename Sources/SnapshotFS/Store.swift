@@ -26,6 +26,8 @@ public final class Store: @unchecked Sendable {
     let objectsDirectory: String
     /// Which `objects/xx` directories exist, so packed objects are not first tried loose.
     let fanOut: FanOutDirectories
+    /// The pack indexes, for streaming large packed blobs (see `PackStream`).
+    let packs: PackIndexes
     /// Inflated large blobs, shared by every reader (see `BlobReader`): at most 4 GiB of
     /// unlinked files in `scratchDirectory`.
     let spools = SpoolCache(capacity: 4 << 30)
@@ -39,6 +41,7 @@ public final class Store: @unchecked Sendable {
         lock = RepoLock(repositoryPath: repo.path)
         objectsDirectory = repo.path + "/objects"
         fanOut = FanOutDirectories(objectsDirectory: objectsDirectory)
+        packs = PackIndexes(objectsDirectory: objectsDirectory)
         try repo.setIdentity(name: author, email: email)
         repository = Locked(repo)
     }
