@@ -11,13 +11,20 @@ extension Store {
     ///
     /// libgit2 is locked only to open and finish the stream; the chunks are deflated without
     /// the lock, so readers of other objects are not held up by a large write.
-    public func writeBlob(fromDescriptor fd: Int32, size: Int) throws -> ObjectID {
-        if size <= Self.streamChunk { return try writeBlob(try Self.readAll(fd, size: size)) }
+    ///
+    /// With `offset`, the file is read from there with `pread`, leaving the descriptor's own
+    /// offset alone (so that two readers of one descriptor cannot disturb each other).
+    public func writeBlob(fromDescriptor fd: Int32, size: Int, at offset: Int? = nil) throws -> ObjectID {
+        if size <= Self.streamChunk, offset == nil { return try writeBlob(try Self.readAll(fd, size: size)) }
         let stream = try git { try $0.openWriteStream(size: size, type: GIT_OBJECT_BLOB) }
         var buffer = [UInt8](repeating: 0, count: Self.streamChunk)
         var remaining = size
         while remaining > 0 {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, min(remaining, $0.count)) }
+            let n = buffer.withUnsafeMutableBytes { raw in
+                let want = min(remaining, raw.count)
+                if let offset { return pread(fd, raw.baseAddress!, want, off_t(offset + size - remaining)) }
+                return read(fd, raw.baseAddress!, want)
+            }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw n == 0 ? SnapshotError.io(errno: EIO, "file shrank while read") : SnapshotError.posix("read") }
             try buffer.withUnsafeBytes { try stream.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }

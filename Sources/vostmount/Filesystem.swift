@@ -252,7 +252,10 @@ final class Filesystem: @unchecked Sendable {
         case .index, .indexTags, .indexBranches, .indexLog:
             return makeStat(id: id, mode: S_IFDIR | 0o555, size: 0, nlink: 2, time: tip?.time ?? Date())
         case .status:
-            return makeStat(id: id, mode: S_IFREG | 0o444, size: statusJSON().count, nlink: 1, time: Date())
+            // Size 0, as /proc files have: the content is made at each open and its length
+            // changes, so a reader that trusted a size would cut it (Foundation's
+            // Data(contentsOf:) did); with 0, readers read to the end.
+            return makeStat(id: id, mode: S_IFREG | 0o444, size: 0, nlink: 1, time: Date())
         }
     }
 

@@ -80,3 +80,37 @@ import TestSupport
         #expect(try peakMiB(try #require(mount.daemon)) < 128)
     }
 }
+
+/// A large commit never freezes the mount: the file is hashed and stored before the commit
+/// takes the workspace's lock, so lookups, listings, reads and writes go on meanwhile.
+@Suite struct LargeCommitTests {
+    @Test func readsAndListingsAnswerWhileALargeFileCommits() throws {
+        let dir = TempDir("freeze")
+        let (repo, _, _) = try makeHistoryRepo(dir)
+        let mount = try Mount(repo, in: dir, arguments: ["--commit-delay", "600"])
+        defer { mount.unmount() }
+        let size = 256 << 20
+        try run(["sh", "-c", "head -c \(size) /dev/urandom > '\(dir.sub("big"))' && cp '\(dir.sub("big"))' '\(mount.path("big.bin"))'"])
+        // The fsync that commits it, in its own process.
+        let syncer = Process()
+        syncer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        syncer.arguments = ["python3", "-c", "import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd)", mount.path("big.bin")]
+        try syncer.run()
+        // Wait until the fsync is in the daemon's hands (the process waits on FUSE).
+        #expect(eventually(within: 10) {
+            let wchan = (try? String(contentsOfFile: "/proc/\(syncer.processIdentifier)/wchan", encoding: .utf8)) ?? ""
+            return wchan.contains("request_wait_answer") || wchan.contains("fuse")
+        }, "the fsync reached the mount")
+        // While it commits: a read of a committed file, a listing, a new file.
+        #expect(contents(mount.path("README.md")) == "hello\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mount.point).contains("big.bin"))
+        // (Not FileManager, whose atomic write fsyncs: that would be a second commit.)
+        try sh("echo 'written during the commit' > during.txt", in: mount.point)
+        #expect(syncer.isRunning, "the commit was still running when all of that had answered")
+        syncer.waitUntilExit()
+        #expect(syncer.terminationStatus == 0)
+        try run(["cmp", mount.path("big.bin"), dir.sub("big")])
+        #expect(try git(repo, "cat-file", "-s", "main:big.bin") == "\(size)\n")
+        try expectFsckClean(repo)
+    }
+}

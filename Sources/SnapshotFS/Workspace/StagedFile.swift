@@ -9,6 +9,9 @@ final class StagedFile {
     private(set) var size: Int
     /// The blob of the current content once a commit has hashed it; nil after any change.
     var blob: ObjectID?
+    /// Raised by every change, so a blob hashed without the workspace's lock can be checked
+    /// against the content it was hashed from (see `Workspace.storeLargeFiles`).
+    private(set) var generation: UInt64 = 0
 
     init(directory: String) throws {
         var fd = Glibc.open(directory, __O_TMPFILE | __O_DIRECTORY | O_RDWR | O_CLOEXEC, 0o600)
@@ -35,19 +38,21 @@ final class StagedFile {
         }
         size = max(size, offset + bytes.count)
         blob = nil
+        generation &+= 1
     }
 
     func truncate(_ length: Int) throws {
         guard ftruncate(fd, off_t(length)) == 0 else { throw SnapshotError.posix("cannot resize staged data") }
         size = length
         blob = nil
+        generation &+= 1
     }
 
     /// Reserves the blocks for `length` bytes, so a full disk shows now (ENOSPC), not later.
     func allocate(_ length: Int) throws {
         let code = posix_fallocate(fd, 0, off_t(length))
         guard code == 0 || code == EOPNOTSUPP || code == EINVAL else { throw SnapshotError.io(errno: code, "cannot stage data") }
-        if length > size { size = length; blob = nil }
+        if length > size { size = length; blob = nil; generation &+= 1 }
     }
 
     func read(at offset: Int, count: Int) throws -> [UInt8] {

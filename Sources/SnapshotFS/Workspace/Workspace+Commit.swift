@@ -11,6 +11,7 @@ extension Workspace {
     /// The lock is held throughout, so the batch is exactly what programs saw at one instant.
     @discardableResult
     public func commit(message: String? = nil) throws -> Snapshot? {
+        try storeLargeFiles()
         var invalidations: [Invalidation] = []
         var conflicts: [RepoPath] = []
         let result: Snapshot? = try locked {
@@ -82,6 +83,35 @@ extension Workspace {
 
     // MARK: Writing trees
 
+    /// Stores the large staged files as blobs before `commit` takes the lock, so that
+    /// hashing and deflating a large file (seconds per GiB) never holds up lookups, reads or
+    /// writes. The lock is taken only to list them and to record each result, which is kept
+    /// only if the file did not change meanwhile (its `generation`); a file that did is
+    /// stored again under the lock by `writeTree`, as before. Concurrent writes are
+    /// positional (`pwrite`) and this reads with `pread`, so they never disturb each other.
+    private func storeLargeFiles() throws {
+        let pending: [(StagedFile, UInt64, Int)] = locked {
+            var found: [(StagedFile, UInt64, Int)] = []
+            func walk(_ dir: WorkNode) {
+                guard case .directory(let entries, nil) = dir.content else { return }
+                for node in entries.values {
+                    switch node.content {
+                    case .directory: walk(node)
+                    case .staged(let file) where file.blob == nil && file.size > ObjectSink.largeBlob && !node.failedWrite:
+                        found.append((file, file.generation, file.size))
+                    default: break
+                    }
+                }
+            }
+            walk(root)
+            return found
+        }
+        for (file, generation, size) in pending {
+            let id = try store.writeBlob(fromDescriptor: file.fd, size: size, at: 0)
+            locked { if file.generation == generation, file.size == size { file.blob = id } }
+        }
+    }
+
     /// Writes the pending parts of the tree bottom-up; unchanged directories cost nothing.
     private func writeTree(_ dir: WorkNode, _ sink: ObjectSink, undo: inout [(WorkNode, WorkNode.Content, ObjectID?)]) throws -> ObjectID {
         guard case .directory(let entries, nil) = dir.content else { return dir.committedID! }
@@ -106,8 +136,7 @@ extension Workspace {
                 } else if file.size <= ObjectSink.largeBlob {
                     id = try sink.add(.blob, try file.read(at: 0, count: file.size))
                 } else {
-                    guard lseek(file.fd, 0, SEEK_SET) == 0 else { throw SnapshotError.posix("cannot read staged data") }
-                    id = try store.writeBlob(fromDescriptor: file.fd, size: file.size)
+                    id = try store.writeBlob(fromDescriptor: file.fd, size: file.size, at: 0)
                 }
                 file.blob = id
                 undo.append((node, node.content, node.original))
