@@ -176,7 +176,9 @@ final class Spool: @unchecked Sendable {
     }
 
     deinit {
-        writer.sync {}
+        // Every queued write holds the spool, so none is pending when this runs; and this may
+        // run on the writer queue itself (its last block dropping the last reference), where
+        // waiting for the queue would deadlock: libdispatch traps on it.
         close(fd)
     }
 

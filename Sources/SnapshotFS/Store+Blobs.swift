@@ -16,6 +16,17 @@ extension Store {
     /// offset alone (so that two readers of one descriptor cannot disturb each other).
     public func writeBlob(fromDescriptor fd: Int32, size: Int, at offset: Int? = nil) throws -> ObjectID {
         if size <= Self.streamChunk, offset == nil { return try writeBlob(try Self.readAll(fd, size: size)) }
+        let start = offset ?? Int(lseek(fd, 0, SEEK_CUR))
+        if start >= 0, size > Self.streamChunk {
+            // Our own one-pass writer, with the zlib level chosen by the data (see there);
+            // no repository lock is held while it runs. (libgit2's stream below remains for
+            // descriptors that cannot seek.)
+            let id = try LooseObjects.writeBlob(fromDescriptor: fd, size: size, start: start, objectsDirectory: objectsDirectory) { id in
+                git { $0.existsNoRefresh(id) }
+            }
+            sizes.put(id, size)
+            return id
+        }
         let stream = try git { try $0.openWriteStream(size: size, type: GIT_OBJECT_BLOB) }
         var buffer = [UInt8](repeating: 0, count: Self.streamChunk)
         var remaining = size
@@ -37,7 +48,7 @@ extension Store {
 
     /// Writes a file on disk as a blob, streamed (see `writeBlob(fromDescriptor:size:)`).
     public func writeBlob(fromFile path: String) throws -> ObjectID {
-        try Self.withOpenFile(path) { fd, size in try writeBlob(fromDescriptor: fd, size: size) }
+        try Self.withOpenFile(path) { fd, size in try writeBlob(fromDescriptor: fd, size: size, at: 0) }
     }
 
     /// Opens a regular file for reading and passes its descriptor and size.

@@ -1,0 +1,131 @@
+import CGit2
+import Foundation
+
+extension LooseObjects {
+    /// Writes `size` bytes of `fd` (read with `pread` from `start`) as a loose blob, in one
+    /// pass of 1 MiB pieces: hashed, deflated and written as they are read, then renamed into
+    /// place under the name the hash gives. Memory stays at a few MiB whatever the size.
+    ///
+    /// The zlib level is chosen from a sample of the data: what does not compress (media,
+    /// archives, random bytes) is stored at level 0, valid zlib that git reads, and that runs
+    /// at the speed of copying instead of zlib's ~30 MB/s; what compresses gets git's own
+    /// default level, so it takes the room `git add` would give it.
+    static func writeBlob(fromDescriptor fd: Int32, size: Int, start: Int = 0, objectsDirectory: String,
+                          exists: (ObjectID) -> Bool) throws -> ObjectID {
+        let chunk = 1 << 20
+        var buffer = [UInt8](repeating: 0, count: chunk)
+        func read(at offset: Int, count: Int) throws -> Int {
+            var filled = 0
+            while filled < count {
+                let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + filled, count - filled, off_t(start + offset + filled)) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw n == 0 ? SnapshotError.io(errno: EIO, "file shrank while read") : SnapshotError.posix("read") }
+                filled += n
+            }
+            return filled
+        }
+        // (Read first: as an argument beside `buffer`, the copy would be taken before it.)
+        let sampled = try read(at: 0, count: min(size, 256 << 10))
+        let level = try compressionLevel(sample: buffer, count: sampled)
+
+        var template = Array("\(objectsDirectory)/tmp_obj_XXXXXX".utf8CString)
+        let out = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard out >= 0 else { throw SnapshotError.posix("cannot create an object in \(objectsDirectory)") }
+        let temp = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        var stored = false
+        defer { if !stored { close(out); unlink(temp) } }
+
+        var z = z_stream()
+        guard deflateInit_(&z, level, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw SnapshotError.io(errno: ENOMEM, "cannot start zlib")
+        }
+        defer { deflateEnd(&z) }
+        var compressed = [UInt8](repeating: 0, count: chunk + chunk / 8 + 1024)
+        let hash = SHA1()
+        func pump(_ input: UnsafeRawBufferPointer, finish: Bool) throws {
+            z.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+            z.avail_in = uInt(input.count)
+            repeat {
+                let produced = try compressed.withUnsafeMutableBytes { raw -> Int in
+                    z.next_out = raw.baseAddress!.assumingMemoryBound(to: Bytef.self)
+                    z.avail_out = uInt(raw.count)
+                    let code = deflate(&z, finish ? Z_FINISH : Z_NO_FLUSH)
+                    guard code == Z_OK || code == Z_STREAM_END || code == Z_BUF_ERROR else {
+                        throw SnapshotError.io(errno: EIO, "zlib deflate failed")
+                    }
+                    return raw.count - Int(z.avail_out)
+                }
+                try compressed.withUnsafeBytes { try writeAll(out, UnsafeRawBufferPointer(rebasing: $0[0..<produced])) }
+            } while z.avail_out == 0 || (finish && z.avail_in > 0)
+        }
+        let header = Array("blob \(size)\0".utf8)
+        hash.update(header)
+        try header.withUnsafeBytes { try pump($0, finish: false) }
+        var offset = 0
+        while offset < size {
+            let n = try read(at: offset, count: min(chunk, size - offset))
+            try buffer.withUnsafeBytes { piece in
+                let slice = UnsafeRawBufferPointer(rebasing: piece[0..<n])
+                hash.update(slice)
+                try pump(slice, finish: false)
+            }
+            offset += n
+        }
+        try pump(UnsafeRawBufferPointer(start: nil, count: 0), finish: true)
+        let id = ObjectID(bytes: hash.finish())!
+        if exists(id) { return id }  // the defer removes the temp file
+
+        let closeFailed = fchmod(out, 0o444) != 0 || close(out) != 0
+        stored = true  // closed: from here on only the temp file may need removing
+        guard !closeFailed else {
+            unlink(temp)
+            throw SnapshotError.posix("cannot write object \(id.hex)")
+        }
+        let hex = id.hex
+        let dir = "\(objectsDirectory)/\(hex.prefix(2))"
+        if mkdir(dir, 0o755) != 0 && errno != EEXIST {
+            let code = errno
+            unlink(temp)
+            throw SnapshotError.posix("cannot create \(dir)", errno: code)
+        }
+        guard rename(temp, "\(dir)/\(hex.dropFirst(2))") == 0 else {
+            let code = errno
+            unlink(temp)
+            throw SnapshotError.posix("cannot store object \(hex)", errno: code)
+        }
+        return id
+    }
+
+    /// Level 0 when a deflate of the sample at level 1 saves less than 5%; git's default
+    /// level otherwise.
+    static func compressionLevel(sample: [UInt8], count: Int) throws -> Int32 {
+        guard count > 0 else { return Z_DEFAULT_COMPRESSION }
+        var z = z_stream()
+        guard deflateInit_(&z, Z_BEST_SPEED, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw SnapshotError.io(errno: ENOMEM, "cannot start zlib")
+        }
+        defer { deflateEnd(&z) }
+        var out = [UInt8](repeating: 0, count: Int(deflateBound(&z, uLong(count))))
+        let produced = sample.withUnsafeBytes { input in
+            out.withUnsafeMutableBytes { output -> Int in
+                z.next_in = UnsafeMutablePointer(mutating: input.baseAddress!.assumingMemoryBound(to: Bytef.self))
+                z.avail_in = uInt(count)
+                z.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
+                z.avail_out = uInt(output.count)
+                _ = deflate(&z, Z_FINISH)
+                return output.count - Int(z.avail_out)
+            }
+        }
+        return produced * 100 >= count * 95 ? 0 : Z_DEFAULT_COMPRESSION
+    }
+
+    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw SnapshotError.posix("cannot write an object") }
+            done += n
+        }
+    }
+}
