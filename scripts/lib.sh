@@ -11,12 +11,17 @@ need_root_for() {
     fi
 }
 
+# missing_packages PKG... : prints the ones dpkg does not have installed, one a line.
+missing_packages() {
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || echo "$pkg"
+    done
+}
+
 # apt_ensure PKG... : installs the Debian packages that are not installed yet.
 apt_ensure() {
-    local missing=()
-    for pkg in "$@"; do
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-    done
+    local missing
+    mapfile -t missing < <(missing_packages "$@")
     [ ${#missing[@]} -eq 0 ] && return 0
     need_root_for "${missing[*]}"
     echo "scripts: installing ${missing[*]}" >&2
@@ -52,10 +57,8 @@ ensure_test_tools() {
 # the tests start their own instances (on 127.0.0.1, with their own config) and stop them.
 # A freshly installed service is also left disabled, so the machine gains no open port.
 apt_ensure_servers() {
-    local missing=()
-    for pkg in "$@"; do
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-    done
+    local missing
+    mapfile -t missing < <(missing_packages "$@")
     [ ${#missing[@]} -eq 0 ] && return 0
     need_root_for "${missing[*]}"
     local policy=/usr/sbin/policy-rc.d made_policy=""

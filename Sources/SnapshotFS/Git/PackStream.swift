@@ -234,13 +234,7 @@ final class TempFile {
     deinit { close(fd) }
 
     func append(_ bytes: UnsafeRawBufferPointer) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(size + done))
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw SnapshotError.posix("cannot write a temp file") }
-            done += n
-        }
+        try Syscalls.writeAll(fd, bytes, at: size, "a temp file")
         size += bytes.count
     }
 

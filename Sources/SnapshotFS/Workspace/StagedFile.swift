@@ -29,13 +29,7 @@ final class StagedFile {
     deinit { close(fd) }
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw SnapshotError.posix("cannot write staged data") }
-            done += n
-        }
+        try Syscalls.writeAll(fd, bytes, at: offset, "staged data")
         size = max(size, offset + bytes.count)
         blob = nil
         generation &+= 1
