@@ -1,0 +1,165 @@
+"""The large-file half of scripts/bench: committing and reading 1 GiB files through the
+mount, side by side with cp + sha1sum, git and vost. Writes its own section of
+docs/benchmarks.md ("## Large files"), leaving the rest of the page as it is."""
+
+import argparse, os, re, shutil, statistics, subprocess, sys, tempfile, threading, time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--bin", required=True)
+ap.add_argument("--quick", action="store_true")
+ap.add_argument("--out", default="docs/benchmarks.md")
+args = ap.parse_args()
+
+MOUNT = os.path.join(args.bin, "vostmount")
+SIZE = (64 << 20) if args.quick else (1 << 30)
+MIB = SIZE >> 20
+PY = sys.executable
+work = tempfile.mkdtemp(prefix="vost-bench-large-", dir=os.environ.get("BENCH_DIR", "/var/tmp"))
+rows = []
+ENV = dict(os.environ, GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@b", GIT_COMMITTER_NAME="b", GIT_COMMITTER_EMAIL="b@b")
+
+
+def sh(cmd):
+    subprocess.run(cmd, shell=True, check=True, env=ENV, stdout=subprocess.DEVNULL)
+
+
+def timed(cmd):
+    """Wall seconds and peak RSS (MiB) of a shell command, under GNU time."""
+    os.sync()
+    start = time.perf_counter()
+    p = subprocess.run(["/usr/bin/time", "-v", "sh", "-c", cmd], capture_output=True, text=True, env=ENV)
+    seconds = time.perf_counter() - start
+    if p.returncode != 0:
+        sys.exit(f"bench: {cmd} failed:\n{p.stderr}")
+    return seconds, int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1)) / 1024
+
+
+def mount(repo, point, *extra):
+    os.makedirs(point, exist_ok=True)
+    subprocess.run([MOUNT, *extra, repo, point], check=True)
+    return subprocess.run(["pgrep", "-f", f"vostmount .*{point}$"], capture_output=True, text=True).stdout.split()[0]
+
+
+def peak(pid):
+    return int(re.search(r"VmHWM:\s+(\d+)", open(f"/proc/{pid}/status").read()).group(1)) / 1024
+
+
+def unmount(point):
+    subprocess.run(["fusermount3", "-u", point], check=True)
+
+
+def drop_caches():
+    os.sync()
+    try:
+        open("/proc/sys/vm/drop_caches", "w").write("3\n")
+    except OSError:
+        pass
+
+
+def disk(path):
+    return int(subprocess.run(["du", "-sb", path], capture_output=True, text=True).stdout.split()[0]) / (1 << 20)
+
+
+def row(case, ours, name, anchor, target, ours_rss=0.0, anchor_rss=0.0):
+    rows.append((case, ours, name, anchor, anchor / ours if ours > 0 else float("inf"), ours_rss, anchor_rss, target))
+    print(f"{case}: ours {ours:.3f} vs {name} {anchor:.3f}", file=sys.stderr)
+
+
+VOST_WRITE = """
+import sys, vost
+fs = vost.GitStore.open(sys.argv[1]).branches["main"]
+fs.write_from_file("big", sys.argv[2])
+"""
+
+for kind, make in (("random bytes", f"head -c {SIZE} /dev/urandom"),
+                   ("text", f"seq 1 {SIZE} | sed 's/$/ a line of a log with some words/' | head -c {SIZE}")):
+    tag = kind.split()[0]
+    data = f"{work}/{tag}.data"
+    sh(f"{make} > {data}")
+    # Ours: cp into the mount, then fsync (the commit, durable when it returns).
+    repo = f"{work}/{tag}-ours.git"
+    point = f"{work}/{tag}-mnt"
+    pid = mount(repo, point, "--create", "--commit-delay", "600")
+    ours = timed(f"cp {data} {point}/big && sync {point}/big")
+    memory = peak(pid)
+    unmount(point)
+    native = timed(f"cp {data} {work}/copy && sha1sum {work}/copy && sync")
+    os.remove(f"{work}/copy")
+    sh(f"git init -q {work}/{tag}-git")
+    git = timed(f"cp {data} {work}/{tag}-git/big && git -C {work}/{tag}-git add big && git -C {work}/{tag}-git commit -q -m big")
+    vost = timed(f"{PY} -c '{VOST_WRITE}' {work}/{tag}-vost.git {data}")
+    row(f"commit a {MIB} MiB file of {kind}: cp into the mount + fsync", ours[0], "cp + sha1sum (+ sync)", native[0],
+        "<= 3x" if tag == "random" else "-", memory, native[1])
+    row(f"the same, against git", ours[0], "cp + git add + git commit", git[0], ">= 5x faster" if tag == "random" else "-", memory, git[1])
+    row(f"the same, against vost", ours[0], "vost write_from_file", vost[0], "-", memory, vost[1])
+    if tag == "text":
+        row(f"size on disk of the {MIB} MiB text (MiB)", disk(f"{repo}/objects"), "git's objects (MiB)",
+            disk(f"{work}/{tag}-git/.git/objects"), "<= 1.1x git's")
+    for path in (f"{work}/{tag}-git", f"{work}/{tag}-vost.git"):
+        shutil.rmtree(path, ignore_errors=True)
+
+# Reading a packed blob: git gc'ed, cold (caches dropped) and warm, against git cat-file.
+repo = f"{work}/random-ours.git"
+sh(f"git --git-dir={repo} -c pack.compression=1 gc -q")
+point = f"{work}/read-mnt"
+pid = mount(repo, point, "--read-only")
+drop_caches()
+cold = timed(f"cat {point}/big > /dev/null")
+warm = timed(f"cat {point}/big > /dev/null")
+memory = peak(pid)
+unmount(point)
+drop_caches()
+git_cold = timed(f"git --git-dir={repo} cat-file blob main:big > /dev/null")
+git_warm = timed(f"git --git-dir={repo} cat-file blob main:big > /dev/null")
+row(f"read the {MIB} MiB packed blob with cat, cold", cold[0], "git cat-file blob, cold", git_cold[0], "RSS < 128 MiB", memory, git_cold[1])
+row(f"read the {MIB} MiB packed blob with cat, warm", warm[0], "git cat-file blob, warm", git_warm[0], "RSS < 128 MiB", memory, git_warm[1])
+
+# Small reads while a large file commits.
+repo = f"{work}/latency.git"
+point = f"{work}/latency-mnt"
+pid = mount(repo, point, "--create", "--commit-delay", "600")
+with open(f"{point}/small.txt", "w") as f:
+    f.write("small\n")
+sh(f"sync {point}/small.txt && cp {work}/random.data {point}/big")
+syncer = threading.Thread(target=lambda: sh(f"sync {point}/big"))
+syncer.start()
+time.sleep(0.2)
+latencies = []
+while syncer.is_alive() and len(latencies) < 100:
+    start = time.perf_counter()
+    with open(f"{point}/small.txt", "rb") as f:
+        os.pread(f.fileno(), 4096, 0)
+    os.listdir(point)
+    latencies.append(time.perf_counter() - start)
+    time.sleep(0.02)
+syncer.join()
+unmount(point)
+if latencies:
+    row(f"4 KiB read + ls during the commit of a {MIB} MiB file: median of {len(latencies)} (max {max(latencies) * 1000:.1f} ms)",
+        statistics.median(latencies), "target", 0.05, "< 50 ms")
+
+shutil.rmtree(work, ignore_errors=True)
+lines = [
+    "## Large files",
+    "",
+    f"Made by `scripts/bench` (or `scripts/bench --large-only`{' --quick' if args.quick else ''}) on {time.strftime('%Y-%m-%d')}, "
+    "release build. Every time includes what makes the result durable: `fsync` of the mount's file (a commit whose "
+    "objects are on disk: the mount's `syncfs` writes out the staged copy too, which shares the repository's "
+    "filesystem), and `sync` after the native and git rows. Seconds; RSS in MiB; \"x faster\" is anchor / ours.",
+    "",
+    "| case | ours | anchor | anchor value | x faster | our peak RSS | anchor peak RSS | target |",
+    "|---|---|---|---|---|---|---|---|",
+]
+for case, ours, name, anchor, ratio, ours_rss, anchor_rss, target in rows:
+    lines.append(f"| {case} | {ours:.4f} | {name} | {anchor:.4f} | {ratio:.2f} | {ours_rss:.0f} | {anchor_rss:.0f} | {target} |")
+section = "\n".join(lines) + "\n"
+print(section)
+if not args.quick:
+    text = open(args.out).read() if os.path.exists(args.out) else "# Benchmarks\n"
+    if "\n## Large files" in text:
+        start = text.index("\n## Large files") + 1
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end:] if end >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    open(args.out, "w").write(text)
