@@ -88,7 +88,7 @@ final class Filesystem: @unchecked Sendable {
         namespace = Namespace(store: store, branch: config.branch, fixed: config.fixed)
         if let name = config.remote, let branch = config.branch {
             remoteSync = RemoteSync(remote: try Remote(store: store, name: name), branch: branch,
-                              interval: config.fetchInterval, logger: logger)
+                              interval: config.fetchInterval, readOnly: config.readOnly, logger: logger)
         } else {
             remoteSync = nil
         }
@@ -254,8 +254,10 @@ final class Filesystem: @unchecked Sendable {
         case .status:
             // Size 0, as /proc files have: the content is made at each open and its length
             // changes, so a reader that trusted a size would cut it (Foundation's
-            // Data(contentsOf:) did); with 0, readers read to the end.
-            return makeStat(id: id, mode: S_IFREG | 0o444, size: 0, nlink: 1, time: Date())
+            // Data(contentsOf:) did); with 0, readers read to the end (the open asks for
+            // direct I/O). A read-only mount gets no open, so the kernel reads through its
+            // cache up to the size given: there, the length now.
+            return makeStat(id: id, mode: S_IFREG | 0o444, size: noOpen ? statusJSON().count : 0, nlink: 1, time: Date())
         }
     }
 

@@ -16,6 +16,8 @@ final class RemoteSync: @unchecked Sendable {
     let remote: Remote
     let branch: String
     let interval: TimeInterval
+    /// A read-only mount follows the remote (fast-forwards) and never commits or pushes.
+    let readOnly: Bool
     let logger: Logger
     /// Called (on this thread) after a fetch moved the branch, so the mount shows it at once.
     var onBranchMoved: (@Sendable () -> Void)?
@@ -59,10 +61,11 @@ final class RemoteSync: @unchecked Sendable {
     /// Backoff while the remote fails: 1, 2, 4... seconds, at most this.
     static let maxBackoff: TimeInterval = 60
 
-    init(remote: Remote, branch: String, interval: TimeInterval, logger: Logger) {
+    init(remote: Remote, branch: String, interval: TimeInterval, readOnly: Bool = false, logger: Logger) {
         self.remote = remote
         self.branch = branch
         self.interval = interval
+        self.readOnly = readOnly
         self.logger = logger
     }
 
@@ -174,7 +177,7 @@ final class RemoteSync: @unchecked Sendable {
         nextFetch = Date().addingTimeInterval(interval)
         condition.unlock()
         guard let fetched else { return }
-        let outcome = try remote.store.merge(fetched, into: branch, label: "\(remote.name)/\(branch)")
+        let outcome = try remote.store.merge(fetched, into: branch, label: "\(remote.name)/\(branch)", fastForwardOnly: readOnly)
         switch outcome.kind {
         case .upToDate: return
         case .fastForward:
@@ -189,6 +192,7 @@ final class RemoteSync: @unchecked Sendable {
     /// Pushes the branch's tip (and pending tags) if the remote lacks anything; false when
     /// the remote rejected it because it has commits this branch lacks.
     private func push() throws -> Bool {
+        if readOnly { return true }
         let store = remote.store
         guard let tip = try store.branches.get(branch)?.commitID else { return true }
         condition.lock()
@@ -270,6 +274,7 @@ final class RemoteSync: @unchecked Sendable {
         condition.signal()
         condition.unlock()
         if wait { finished.wait() }
+        if readOnly { return nil }
         let store = remote.store
         guard let tip = try? store.branches.get(branch)?.commitID else { return nil }
         if timeout > 0 {

@@ -186,6 +186,21 @@ import TestSupport
         try cluster.expectAllClean()
     }
 
+    /// A read-only mount follows the remote: it fast-forwards, and never commits or pushes.
+    @Test func aReadOnlyMountFollowsTheRemote() throws {
+        let cluster = try Cluster("remote-follow", count: 2, arguments: ["--fetch-interval", "1"])
+        defer { cluster.unmountAll() }
+        let follower = try Mount(cluster.clones[1], in: cluster.dir,
+                                 arguments: ["--remote", "origin", "--fetch-interval", "1", "--read-only"], name: "follower")
+        defer { follower.unmount() }
+        cluster.mounts[1].unmount()
+        cluster.mounts.removeLast()
+        try writeAndSync(cluster.path(0, "news"), "fresh\n")
+        #expect(eventually(within: 20) { contents(follower.path("news")) == "fresh\n" })
+        #expect(cluster.tip(cluster.clones[1]) == cluster.tip(cluster.server), "fast-forwarded, nothing of its own")
+        #expect(try statusObject(follower)["error"] is NSNull)
+    }
+
     @Test func aRemoteThatIsNotConfiguredIsOneLineBeforeMounting() throws {
         let dir = TempDir("remote-bad")
         let repo = dir.sub("r.git")

@@ -51,7 +51,10 @@ extension Store {
     ///
     /// The merge is computed with no lock held; `vost.lock` covers only the check that the
     /// branch has not moved and the ref update. A branch that moved meanwhile is merged again.
-    public func merge(_ other: ObjectID, into branch: String, label: String) throws -> MergeOutcome {
+    ///
+    /// With `fastForwardOnly` (a read-only mount following a remote), a branch that has
+    /// commits `other` lacks is left alone: `invalidArgument` says so.
+    public func merge(_ other: ObjectID, into branch: String, label: String, fastForwardOnly: Bool = false) throws -> MergeOutcome {
         let ref = "refs/heads/\(branch)"
         for attempt in 0..<20 {
             if attempt > 0 { usleep(UInt32.random(in: 1_000...20_000)) }
@@ -69,6 +72,9 @@ extension Store {
                         try git { try $0.updateRef(ref, to: other, expected: tip, message: "merge \(label): Fast-forward") }
                     }
                     return MergeOutcome(kind: .fastForward, tip: other, conflicts: [], lineMerged: [])
+                }
+                if fastForwardOnly {
+                    throw SnapshotError.invalidArgument("\(branch) and \(label) have diverged; a read-only mount only fast-forwards")
                 }
                 let base = try mergeBase(tip, other).map { try commit($0).tree }
                 let ours = try commit(tip)
