@@ -4,6 +4,9 @@ docs/benchmarks.md ("## Large files"), leaving the rest of the page as it is."""
 
 import argparse, os, re, shutil, statistics, subprocess, sys, tempfile, threading, time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_section import write_section  # noqa: E402
+
 ap = argparse.ArgumentParser()
 ap.add_argument("--bin", required=True)
 ap.add_argument("--quick", action="store_true")
@@ -155,11 +158,4 @@ for case, ours, name, anchor, ratio, ours_rss, anchor_rss, target in rows:
 section = "\n".join(lines) + "\n"
 print(section)
 if not args.quick:
-    text = open(args.out).read() if os.path.exists(args.out) else "# Benchmarks\n"
-    if "\n## Large files" in text:
-        start = text.index("\n## Large files") + 1
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    open(args.out, "w").write(text)
+    write_section(args.out, "Large files", section)
