@@ -225,7 +225,9 @@ final class Filesystem: @unchecked Sendable {
         case .indexLog:
             let start: Snapshot
             if let tip { start = tip } else if let fixed = config.fixed { start = try store.snapshot(of: fixed) } else { return [] }
-            return try namespace.logEntries(from: start).map { ($0.name, .commit($0.commit, .root, route: Array("@/log/".utf8) + $0.name)) }
+            let entries = try namespace.logEntries(from: start)
+            logger.debug("listed @/log: walked \(entries.count) commits")
+            return entries.map { ($0.name, .commit($0.commit, .root, route: Array("@/log/".utf8) + $0.name)) }
         }
     }
 
