@@ -10,6 +10,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // SHA-1 for object names (Insecure.SHA1), by name rather than through libgit2's mbedtls.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // libgit2, from Debian's libgit2-dev; headers only, see module.modulemap.
@@ -18,7 +20,7 @@ let package = Package(
         .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
         .target(
             name: "SnapshotFS",
-            dependencies: ["CGit2"]
+            dependencies: ["CGit2", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .executableTarget(
             name: "vostmount",

@@ -4,7 +4,6 @@
 #include <git2/sys/odb_backend.h>
 #include <sys/types.h>
 #include <zlib.h>
-#include <mbedtls/sha1.h>
 
 /* git_libgit2_opts is variadic, which Swift cannot call: one typed shim per shape we use. */
 static inline int vost_git_cache_object_limit(git_object_t type, size_t bytes) {

@@ -12,7 +12,7 @@ import TestSupport
         let server = try HTTPGitServer(root: dir.path, dir: dir)
         defer { server.stop() }
         let cluster = try Cluster("remote-http", url: { path in
-            try? run(["git", "--git-dir=\(path)", "config", "http.receivepack", "true"])
+            _ = try? run(["git", "--git-dir=\(path)", "config", "http.receivepack", "true"])
             return server.url("server.git", credentials: "someone:s3cret@")
         }, dir: dir)
         defer { cluster.unmountAll() }

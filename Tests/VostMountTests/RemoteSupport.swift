@@ -105,7 +105,7 @@ final class GitDaemon {
         server = try Background(network?.inside(command) ?? command, label: "git daemon")
         guard eventually(within: 10, { [host, port = self.port] in accepts(host, port) }) else {
             server.stop()
-            throw CommandFailed(command: "git daemon", status: -1, output: "did not listen on \(host):\(port)")
+            throw CommandFailed(command: "git daemon", status: -1, output: "did not listen on \(host):\(self.port)")
         }
     }
 

@@ -1,29 +1,20 @@
 import CGit2
+import Crypto
 
-/// SHA-1 over raw bytes (mbedtls, which libgit2-dev brings), for pack and index checksums
-/// and for naming objects before they are written. One owner of the mbedtls context.
+/// SHA-1 over raw bytes, for pack and index checksums and for naming objects before they are
+/// written: swift-crypto's `Insecure.SHA1`, depended on by name (STYLE 15) rather than through
+/// libgit2's mbedtls; it is also faster (measured: mbedtls was 30% of writing a 1 GiB blob).
 final class SHA1 {
-    private var context = mbedtls_sha1_context()
-
-    init() {
-        mbedtls_sha1_init(&context)
-        mbedtls_sha1_starts_ret(&context)
-    }
-
-    deinit { mbedtls_sha1_free(&context) }
+    private var hash = Insecure.SHA1()
 
     func update(_ bytes: UnsafeRawBufferPointer) {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        mbedtls_sha1_update_ret(&context, base.assumingMemoryBound(to: UInt8.self), bytes.count)
+        guard bytes.count > 0 else { return }
+        hash.update(bufferPointer: bytes)
     }
 
     func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
 
-    func finish() -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: 20)
-        digest.withUnsafeMutableBufferPointer { _ = mbedtls_sha1_finish_ret(&context, $0.baseAddress!) }
-        return digest
-    }
+    func finish() -> [UInt8] { Array(hash.finalize()) }
 
     /// The name Git gives an object: SHA-1 of `<type> <size>\0` and the content.
     static func objectID(type: ObjectType, _ data: [UInt8]) -> ObjectID {
