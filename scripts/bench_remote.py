@@ -2,16 +2,12 @@
 side by side with the git CLI doing the same transfer. Writes its own section of
 docs/benchmarks.md ("## Several machines"), leaving the rest of the page as it is."""
 
-import argparse, os, re, shutil, statistics, subprocess, sys, tempfile, time
+import os, re, shutil, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_section import write_section  # noqa: E402
+from bench_section import parse_args, write_section  # noqa: E402
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--bin", required=True)
-ap.add_argument("--quick", action="store_true")
-ap.add_argument("--out", default="docs/benchmarks.md")
-args = ap.parse_args()
+args = parse_args()
 
 MOUNT = os.path.join(args.bin, "vostmount")
 BENCH = os.path.join(args.bin, "vost-bench")

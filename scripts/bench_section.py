@@ -1,7 +1,15 @@
-"""Writes one "## Heading" section of docs/benchmarks.md in place, leaving the rest of the page
-as it is (scripts/bench_remote.py and scripts/bench_large.py each own one)."""
+"""What scripts/bench_remote.py and scripts/bench_large.py share: their arguments, and writing
+the one "## Heading" section of docs/benchmarks.md each owns, leaving the rest of the page."""
 
-import os
+import argparse, os
+
+
+def parse_args():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", default="docs/benchmarks.md")
+    return ap.parse_args()
 
 
 def write_section(path, heading, section):
