@@ -106,6 +106,9 @@ final class Filesystem: @unchecked Sendable {
     /// The commit the branch view stands on.
     var tip: Snapshot? { workspace?.base }
 
+    /// The commit the mount shows: the branch's tip, or a `--ref` mount's fixed commit.
+    var shownCommit: Snapshot? { tip ?? config.fixed.flatMap { try? store.snapshot(of: $0) } }
+
     // MARK: Nodes
 
     func node(_ id: UInt64) throws -> Node {
@@ -223,8 +226,7 @@ final class Filesystem: @unchecked Sendable {
         case .status:
             throw Errno.notDirectory
         case .indexLog:
-            let start: Snapshot
-            if let tip { start = tip } else if let fixed = config.fixed { start = try store.snapshot(of: fixed) } else { return [] }
+            guard let start = shownCommit else { return [] }
             let entries = try namespace.logEntries(from: start)
             logger.debug("listed @/log: walked \(entries.count) commits")
             return entries.map { ($0.name, .commit($0.commit, .root, route: Array("@/log/".utf8) + $0.name)) }
@@ -354,7 +356,7 @@ final class Filesystem: @unchecked Sendable {
         // `@/log` is a walk of the whole first-parent history: made once per tip, not once
         // per `readdir` request (a long listing comes in many). The other index folders list
         // refs, which move without the tip: cheap, and made afresh.
-        if node == .indexLog, let tip = tip ?? config.fixed.flatMap({ try? store.snapshot(of: $0) }) {
+        if node == .indexLog, let tip = shownCommit {
             version = tip.commitID.prefix64
         }
         if let cached = handles.listing(inode: inode, version: version) { return (node, cached) }

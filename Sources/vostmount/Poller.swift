@@ -17,16 +17,13 @@ final class Poller: @unchecked Sendable {
         lock.lock()
         started = true
         lock.unlock()
-        let thread = Thread { [self] in
-            Signals.setExitSignals(blocked: true)
+        Signals.startHelper(named: "vostmount-poll") { [self] in
             while isRunning {
                 Thread.sleep(forTimeInterval: Self.interval)
                 if isRunning { onTick?() }
             }
             done.signal()
         }
-        thread.name = "vostmount-poll"
-        thread.start()
     }
 
     private var isRunning: Bool {

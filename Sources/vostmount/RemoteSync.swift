@@ -79,13 +79,10 @@ final class RemoteSync: @unchecked Sendable {
         condition.lock()
         started = true
         condition.unlock()
-        let thread = Thread { [self] in
-            Signals.setExitSignals(blocked: true)
+        Signals.startHelper(named: "vostmount-sync") { [self] in
             run()
             finished.signal()
         }
-        thread.name = "vostmount-sync"
-        thread.start()
     }
 
     /// A commit was made (or a tag): push soon, backoff permitting.
@@ -191,7 +188,7 @@ final class RemoteSync: @unchecked Sendable {
 
     /// Pushes the branch's tip (and pending tags) if the remote lacks anything; false when
     /// the remote rejected it because it has commits this branch lacks.
-    private func push() throws -> Bool {
+    private func push(timeout: TimeInterval = RemoteSync.commandTimeout) throws -> Bool {
         if readOnly { return true }
         let store = remote.store
         guard let tip = try store.branches.get(branch)?.commitID else { return true }
@@ -209,7 +206,7 @@ final class RemoteSync: @unchecked Sendable {
         let branchUpToDate = try tracked.map { try store.contains(tip, in: $0) } ?? false
         if branchUpToDate, tags.isEmpty, deleting.isEmpty { return true }
         let result = try remote.push(branch: branch, commit: branchUpToDate ? tracked! : tip, tags: tags,
-                                     deletingTags: deleting, timeout: Self.commandTimeout) { [self] in setChild($0) }
+                                     deletingTags: deleting, timeout: timeout) { [self] in setChild($0) }
         setChild(0)
         guard result == .pushed else {
             logger.info("push to \(remote.name) rejected (the remote has new commits): fetching")
@@ -277,17 +274,9 @@ final class RemoteSync: @unchecked Sendable {
         if readOnly { return nil }
         let store = remote.store
         guard let tip = try? store.branches.get(branch)?.commitID else { return nil }
+        // The same push as the loop's (tags still pending included), bounded by `timeout`.
         if timeout > 0 {
-            do {
-                let tracked = try remote.tracking(branch)
-                if try tracked.map({ try !store.contains(tip, in: $0) }) ?? true {
-                    if try remote.push(branch: branch, commit: tip, timeout: timeout) == .pushed {
-                        logger.info("pushed \(branch) \(tip.shortHex) to \(remote.name) on unmount")
-                    }
-                }
-            } catch {
-                failed(error)
-            }
+            do { _ = try push(timeout: timeout) } catch { failed(error) }
         }
         let tracked = try? remote.tracking(branch)
         if let tracked, (try? store.contains(tip, in: tracked)) == true { return nil }

@@ -5,7 +5,7 @@ extension Filesystem {
     /// `@/status`: where the mount stands, as one JSON object. The remote's keys are null
     /// without `--remote`; `ahead`/`behind` count commits as of the last fetch or push.
     func statusJSON() -> [UInt8] {
-        let tipSnapshot = tip ?? config.fixed.flatMap { try? store.snapshot(of: $0) }
+        let tipSnapshot = shownCommit
         let remote = remoteSync?.current
         let activity = workspace?.activity
         let null = NSNull()

@@ -65,6 +65,16 @@ enum Signals {
     /// libfuse's handler only sets a flag; the loop's main thread notices because its wait is
     /// interrupted. So the main thread must receive these signals, and our own helper threads
     /// (which would swallow them) must block them; libfuse's workers already do.
+    /// Starts a helper thread of ours (the poller, the sync): exit signals blocked on it.
+    static func startHelper(named name: String, _ body: @escaping @Sendable () -> Void) {
+        let thread = Thread {
+            setExitSignals(blocked: true)
+            body()
+        }
+        thread.name = name
+        thread.start()
+    }
+
     static func setExitSignals(blocked: Bool) {
         var set = sigset_t()
         sigemptyset(&set)
