@@ -132,4 +132,38 @@ import TestSupport
         let textSize = try #require(try FileManager.default.attributesOfItem(atPath: text)[.size] as? Int)
         #expect(sizes == "3000000 \(textSize)\n")
     }
+
+    /// The one-pass writer fills 4 MiB buffers written with O_DIRECT in whole blocks and
+    /// ends with an ordinary write of the tail: sizes on each side of those edges, stored
+    /// and compressed, on disk and on tmpfs (where O_DIRECT may be refused), name the object
+    /// as `git hash-object` does, and git reads back the same bytes.
+    @Test func atTheWritersBufferEdgesObjectsAreGitsOwn() throws {
+        let dir = TempDir("edges")
+        let shm = "/dev/shm/vost-edges-\(getpid())"
+        try FileManager.default.createDirectory(atPath: shm, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: shm) }
+        let mib = 1 << 20
+        let sizes = [mib + 1, 4 * mib - 1, 4 * mib, 4 * mib + 1, 8 * mib + 4097]
+        for base in [dir.path, shm] {
+            let repo = "\(base)/repo.git"
+            try run(["git", "init", "-q", "--bare", repo])
+            for size in sizes {
+                for kind in ["random", "text"] {
+                    let file = "\(base)/\(kind)-\(size)"
+                    let make = kind == "random" ? "head -c \(size) /dev/urandom"
+                        : "seq 1 \(size) | sed 's/$/ a line of a log/' | head -c \(size)"
+                    try run(["sh", "-c", "\(make) > '\(file)'"])
+                    let fd = open(file, O_RDONLY)
+                    #expect(fd >= 0)
+                    defer { close(fd) }
+                    let id = try LooseObjects.writeBlob(fromDescriptor: fd, size: size, objectsDirectory: "\(repo)/objects",
+                                                       exists: { _ in false })
+                    let gitID = try run(["git", "--git-dir=\(repo)", "hash-object", file]).trimmingCharacters(in: .whitespacesAndNewlines)
+                    #expect(id.hex == gitID, "\(kind) of \(size) bytes in \(base)")
+                    #expect(try runData(["git", "--git-dir=\(repo)", "cat-file", "blob", id.hex]) == FileManager.default.contents(atPath: file))
+                }
+            }
+            try expectFsckClean(repo)
+        }
+    }
 }

@@ -26,6 +26,9 @@ final class StagedFile {
         size = 0
     }
 
+    /// Closed where the last reference goes, usually inside a commit, before its `syncfs`:
+    /// that frees the pages unwritten. (Closed on another queue, the close raced the
+    /// `syncfs`, which then wrote staged data out: fsync of 1 GiB 1.15 s instead of 0.93 s.)
     deinit { close(fd) }
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
