@@ -92,11 +92,21 @@ extension Filesystem {
     }
 
     /// The index folders list refs that move without the branch moving (a new tag): their
-    /// cached listings and attributes are dropped on every poll, if the kernel has them.
+    /// cached listings and attributes are dropped on every poll, if the kernel has them. The
+    /// versions folders change only with the tip: dropped when it moved.
     func invalidateIndexFolders() {
         guard let session else { return }
-        for node in [Node.index, .indexTags, .indexBranches, .indexLog, .status] {
+        for node in [Node.index, .indexTags, .indexBranches, .indexLog, .indexGMT, .status] {
             if let id = inodes.existingID(node) { fuse_lowlevel_notify_inval_inode(session, fuse_ino_t(id), 0, 0) }
+        }
+        let tip = shownCommit?.commitID
+        let moved = versionsTip.withLock { seen in
+            defer { seen = tip }
+            return seen != tip
+        }
+        guard moved else { return }
+        for id in inodes.existingIDs(where: { if case .versions = $0 { return true } else { return false } }) {
+            fuse_lowlevel_notify_inval_inode(session, fuse_ino_t(id), 0, 0)
         }
     }
 }

@@ -46,6 +46,10 @@ final class Filesystem: @unchecked Sendable {
     /// The conflict copies of the last merge into the branch, by a commit of this mount or
     /// by a fetch, and the tip the poller last saw (to push after every commit).
     let syncState = Mutex<(conflicts: [String], seenTip: ObjectID?)>(([], nil))
+    /// `@/versions` and `@/gmt` (see `VersionsIndex`), and the tip whose versions folders
+    /// the kernel was last told about.
+    let versions = VersionsIndex()
+    let versionsTip = Mutex<ObjectID?>(nil)
     /// Small files go into the kernel's cache as they are opened (see `Prefill`).
     let prefill = Prefill()
     let logger: Logger
@@ -177,8 +181,24 @@ final class Filesystem: @unchecked Sendable {
             case Array("branches".utf8): return .indexBranches
             case Array("log".utf8): return .indexLog
             case Array("status".utf8): return .status
+            case Array("versions".utf8): return .versions(.root)
+            case Array("gmt".utf8): return .indexGMT
             default: throw Errno.noEntry
             }
+        case .versions(let path):
+            guard let tip = shownCommit else { throw Errno.noEntry }
+            if try versions.directoryNames(path, in: tip) == nil {
+                guard let found = try versions.versions(of: path, from: tip).first(where: { $0.name == name }) else { throw Errno.noEntry }
+                return versionNode(path, found)
+            }
+            let child = try pathFor(path, name)
+            guard try !versions.versions(of: child, from: tip).isEmpty else { throw Errno.noEntry }
+            return .versions(child)
+        case .indexGMT:
+            guard let tip = shownCommit, let found = try versions.gmtEntries(from: tip).first(where: { $0.name == name }) else {
+                throw Errno.noEntry
+            }
+            return .commit(found.commit, .root, route: Array("@/gmt/".utf8) + name)
         case .status:
             throw Errno.notDirectory
         case .indexTags:
@@ -188,6 +208,12 @@ final class Filesystem: @unchecked Sendable {
         case .indexLog:
             return .commit(try namespace.logCommit(name), .root, route: Array("@/log/".utf8) + name)
         }
+    }
+
+    /// A version's entry in `@/versions/<path>/`: that path in that commit, under a route of
+    /// its own (the same commit's file seen from `@/log` is another inode).
+    private func versionNode(_ path: RepoPath, _ found: VersionsIndex.Version) -> Node {
+        .commit(found.version.snapshot.commitID, path, route: Array("@/versions/".utf8) + path.bytes + [0x2F] + found.name)
     }
 
     private func pathFor(_ path: RepoPath, _ name: [UInt8]) throws -> RepoPath {
@@ -209,8 +235,17 @@ final class Filesystem: @unchecked Sendable {
                 (entry.name, .commit(id, path.appending(path: try RepoPath(bytes: entry.name)), route: route))
             }
         case .index:
-            return [(Array("branches".utf8), .indexBranches), (Array("log".utf8), .indexLog),
-                    (Array("status".utf8), .status), (Array("tags".utf8), .indexTags)]
+            return [(Array("branches".utf8), .indexBranches), (Array("gmt".utf8), .indexGMT), (Array("log".utf8), .indexLog),
+                    (Array("status".utf8), .status), (Array("tags".utf8), .indexTags), (Array("versions".utf8), .versions(.root))]
+        case .versions(let path):
+            guard let tip = shownCommit else { return [] }
+            if let names = try versions.directoryNames(path, in: tip) {
+                return try names.map { ($0, .versions(try pathFor(path, $0))) }
+            }
+            return try versions.versions(of: path, from: tip).map { ($0.name, versionNode(path, $0)) }
+        case .indexGMT:
+            guard let tip = shownCommit else { return [] }
+            return try versions.gmtEntries(from: tip).map { ($0.name, .commit($0.commit, .root, route: Array("@/gmt/".utf8) + $0.name)) }
         case .indexTags:
             return namespace.tagNames().compactMap { name in
                 let encoded = Namespace.encode(name)
@@ -253,7 +288,7 @@ final class Filesystem: @unchecked Sendable {
         case .commit:
             let (snap, path) = try view(node)!
             return try attributes(of: snap.entry(at: path), in: snap, id: id)
-        case .index, .indexTags, .indexBranches, .indexLog:
+        case .index, .indexTags, .indexBranches, .indexLog, .indexGMT, .versions:
             return makeStat(id: id, mode: S_IFDIR | 0o555, size: 0, nlink: 2, time: tip?.time ?? Date())
         case .status:
             // Size 0, as /proc files have: the content is made at each open and its length
@@ -353,17 +388,22 @@ final class Filesystem: @unchecked Sendable {
         let node = try node(inode)
         var version: UInt64 = 0
         if case .work(let dir) = node { version = workspace!.version(dir) }
-        // `@/log` is a walk of the whole first-parent history: made once per tip, not once
-        // per `readdir` request (a long listing comes in many). The other index folders list
-        // refs, which move without the tip: cheap, and made afresh.
-        if node == .indexLog, let tip = shownCommit {
+        // `@/log`, `@/gmt` and versions folders are walks of the first-parent history: made
+        // once per tip, not once per `readdir` request (a long listing comes in many). The
+        // other index folders list refs, which move without the tip: cheap, and made afresh.
+        let walksHistory: Bool
+        switch node {
+        case .indexLog, .indexGMT, .versions: walksHistory = true
+        default: walksHistory = false
+        }
+        if walksHistory, let tip = shownCommit {
             version = tip.commitID.prefix64
         }
         if let cached = handles.listing(inode: inode, version: version) { return (node, cached) }
         var entries = try children(of: node)
         entries.insert((Array("..".utf8), node), at: 0)
         entries.insert((Array(".".utf8), node), at: 0)
-        if !node.isVirtualFolder || node == .indexLog { handles.keep(listing: entries, inode: inode, version: version) }
+        if !node.isVirtualFolder || walksHistory { handles.keep(listing: entries, inode: inode, version: version) }
         return (node, entries)
     }
 

@@ -46,6 +46,13 @@ final class InodeTable: @unchecked Sendable {
         return state.ids[node]
     }
 
+    /// The inodes the kernel holds whose node passes `test`.
+    func existingIDs(where test: (Node) -> Bool) -> [UInt64] {
+        lock.lock()
+        defer { lock.unlock() }
+        return state.nodes.compactMap { test($0.value.node) ? $0.key : nil }
+    }
+
     func node(_ id: UInt64) -> Node? {
         lock.lock()
         defer { lock.unlock() }

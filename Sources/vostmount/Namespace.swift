@@ -17,7 +17,11 @@ struct Namespace {
     func resolve(atName name: [UInt8]) throws -> ObjectID {
         guard name.first == UInt8(ascii: "@"), name.count > 1,
               let text = String(validating: name, as: UTF8.self) else { throw Errno.noEntry }
+        // `@GMT-2026.11.20-14.30.00` (Samba's snapshot names) is `@{2026-11-20T14:30:00Z}`.
         // `@{N}` and `@{DATE}` keep their `@`: they are the branch's reflog and date forms.
+        if let date = VersionsIndex.dateRevision(ofGMT: text) {
+            return try store.resolve(fixed.map { $0.hex + date } ?? date, branch: branch).commitID
+        }
         var revision = text.hasPrefix("@{") ? text : String(text.dropFirst())
         revision = revision.replacingOccurrences(of: "%2F", with: "/").replacingOccurrences(of: "%2f", with: "/")
         if let fixed {

@@ -12,11 +12,16 @@ enum Node: Hashable, Sendable {
     /// folder's own path in the mount (`@~1`, `@/tags/v1`): the same commit reached by two
     /// routes is two directories, since the kernel refuses a directory with two parents.
     case commit(ObjectID, RepoPath, route: [UInt8])
-    /// `@`: the index folder with `tags`, `branches` and `log`.
+    /// `@`: the index folder with `tags`, `branches`, `log`, `versions`, `gmt` and `status`.
     case index
     case indexTags
     case indexBranches
     case indexLog
+    /// `@/versions/<path>`: the versions of one path (see `VersionsIndex`); `@/versions`
+    /// itself is `.versions(.root)`.
+    case versions(RepoPath)
+    /// `@/gmt`: the branch's commits under Samba's snapshot names (`@GMT-...`).
+    case indexGMT
     /// `@/status`: a read-only JSON file, made afresh at every open (see `StatusFile`).
     case status
 
@@ -28,7 +33,7 @@ enum Node: Hashable, Sendable {
 
     var isVirtualFolder: Bool {
         switch self {
-        case .index, .indexTags, .indexBranches, .indexLog: return true
+        case .index, .indexTags, .indexBranches, .indexLog, .indexGMT, .versions: return true
         default: return false
         }
     }

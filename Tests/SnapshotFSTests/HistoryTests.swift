@@ -112,4 +112,44 @@ import TestSupport
         let prefix = try #require(clash)
         #expect(throws: SnapshotError.invalidRevision("\(prefix) is ambiguous")) { try store.resolve(prefix, branch: "main") }
     }
+
+    /// `versions(of:)` skips unchanged subtrees; a plain check of every commit against its
+    /// parent (what `log(path:)` does), keeping the commits where the path exists, must
+    /// give the same list, on a random history of edits, deletions, re-creations,
+    /// directories becoming files and back, and symlinks.
+    @Test func versionsAgreeWithACommitByCommitCheck() throws {
+        let (_, store) = try makeStore("versions")
+        var rng = SystemRandomNumberGenerator()
+        let paths: [RepoPath] = ["a.txt", "d/b.txt", "d/e/c.txt", "d", "d/e", "x"]
+        var snap = try store.branches["main"]
+        for n in 0..<150 {
+            var writes: [RepoPath: WriteEntry] = [:]
+            var removes: [RepoPath] = []
+            for _ in 0..<Int.random(in: 1...3, using: &rng) {
+                switch Int.random(in: 0..<10, using: &rng) {
+                case 0..<5: writes[paths[Int.random(in: 0...2, using: &rng)]] = .data(bytes("\(n) \(Int.random(in: 0..<3, using: &rng))\n"))
+                case 5..<7: removes.append(paths[Int.random(in: 0..<paths.count, using: &rng)])
+                case 7: writes["x"] = .symlink(target: "a\(Int.random(in: 0..<2, using: &rng))")
+                case 8: writes["x/inner"] = .data(bytes("\(n)\n"))
+                default: writes["d"] = .data(bytes("d is a file \(n)\n"))
+                }
+            }
+            removes = removes.filter { removed in !writes.keys.contains { $0.hasPrefix(removed) || removed.hasPrefix($0) } }
+            for path in writes.keys {
+                // A write under a file replaces the file; a file over a directory replaces it.
+                for existing in paths where existing != path && (path.hasPrefix(existing) || existing.hasPrefix(path)) {
+                    if try snap.entryIfPresent(at: existing) != nil, !removes.contains(existing) { removes.append(existing) }
+                }
+            }
+            snap = (try? snap.apply(writes: writes, removes: removes.filter { (try? snap.entryIfPresent(at: $0)) != nil }, message: "c\(n)")) ?? snap
+        }
+        #expect(try snap.log().count > 100)
+        for path in paths + ["x/inner", "never"] {
+            let expected = try snap.log(path: path).compactMap { commit in
+                try commit.entryIfPresent(at: path).map { PathVersion(snapshot: commit, entry: $0) }
+            }
+            #expect(try snap.versions(of: path) == expected, "\(path)")
+        }
+        #expect(try snap.versions(of: "a.txt").count > 5)
+    }
 }
