@@ -47,10 +47,11 @@ ensure_build_deps() {
 }
 
 # The programs the write tests point at the mount, as users would (tmux gives nano a terminal),
-# and the servers the remote tests run on 127.0.0.1 and in network namespaces of their own.
+# and the servers the remote tests run on 127.0.0.1 and in network namespaces of their own
+# (Samba for the "Previous Versions" test, smbclient to ask it).
 ensure_test_tools() {
-    apt_ensure rsync vim nano tmux zip unzip tar coreutils python3 iproute2 openssh-client
-    apt_ensure_servers openssh-server lighttpd
+    apt_ensure rsync vim nano tmux zip unzip tar coreutils python3 iproute2 openssh-client smbclient
+    apt_ensure_servers openssh-server lighttpd samba
 }
 
 # apt_ensure_servers PKG... : installs server packages without starting them as services:
@@ -72,6 +73,7 @@ apt_ensure_servers() {
             case "$pkg" in
                 openssh-server) systemctl disable --now ssh >/dev/null 2>&1 || true ;;
                 lighttpd) systemctl disable --now lighttpd >/dev/null 2>&1 || true ;;
+                samba) systemctl disable --now smbd nmbd samba-ad-dc >/dev/null 2>&1 || true ;;
             esac
         done
     fi
