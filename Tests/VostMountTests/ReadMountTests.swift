@@ -115,7 +115,7 @@ import TestSupport
         #expect(contents(mount.path("@{\(iso)}/\(app)")) == "print('v2')\n")
         #expect(!FileManager.default.fileExists(atPath: mount.path("@{1999-01-01}")))
 
-        #expect(try run(["ls", mount.path("@/")]) == "branches\nlog\nstatus\ntags\n")
+        #expect(try run(["ls", mount.path("@/")]) == "branches\ngmt\nlog\nstatus\ntags\nversions\n")
         #expect(try run(["ls", mount.path("@/tags")]) == "v1\n")
         #expect(try run(["ls", mount.path("@/branches")]) == "dev\nmain\n")
         // One folder per commit, named by time and short hash. (These commits share a second,
