@@ -48,9 +48,9 @@ ensure_build_deps() {
 
 # The programs the write tests point at the mount, as users would (tmux gives nano a terminal),
 # and the servers the remote tests run on 127.0.0.1 and in network namespaces of their own
-# (Samba for the "Previous Versions" test, smbclient to ask it).
+# (Samba for the "Previous Versions" test, smbclient to ask it; git-lfs for the LFS tests).
 ensure_test_tools() {
-    apt_ensure rsync vim nano tmux zip unzip tar coreutils python3 iproute2 openssh-client smbclient
+    apt_ensure rsync vim nano tmux zip unzip tar coreutils python3 iproute2 openssh-client smbclient git-lfs
     apt_ensure_servers openssh-server lighttpd samba
 }
 

@@ -29,17 +29,31 @@ public final class BlobReader: @unchecked Sendable {
     /// reader of the same content, at any offset, finds it inflated: what a filesystem wants,
     /// where a file read once is often read again. Without it, reads moving forward stream
     /// privately and touch no disk: what a program reading a blob once wants.
-    public init(store: Store, id: ObjectID, shared: Bool = false) throws {
+    ///
+    /// With `lfs`, a blob that is an LFS pointer reads as the object it points to, straight
+    /// from the local LFS store (stored uncompressed: reads are `pread`s of that file); a
+    /// pointer whose object is missing there has the object's size and fails every read with
+    /// `EIO`, never showing the pointer's text as if it were the file.
+    public init(store: Store, id: ObjectID, shared: Bool = false, lfs: Bool = false) throws {
         self.store = store
         self.id = id
-        self.size = try store.blobSize(id)
         self.useSpool = shared
+        if lfs, let pointer = try store.lfsPointer(id) {
+            self.size = pointer.size
+            lfsObject = LFSObjectFile(store: store, pointer: pointer)
+        } else {
+            self.size = try store.blobSize(id)
+            lfsObject = nil
+        }
     }
+
+    private let lfsObject: LFSObjectFile?
 
     /// Up to `count` bytes from `offset`; fewer (or none) at the end of the blob.
     public func read(at offset: Int, count: Int) throws -> [UInt8] {
         let end = min(size, offset + max(0, count))
         guard offset >= 0, offset < end else { return [] }
+        if let lfsObject { return try lfsObject.read(from: offset, to: end) }
         if size > Self.wholeLimit {
             if let bytes = try readForward(from: offset, to: end) { return bytes }
             if let spool = try store.spools.spool(for: id, size: size, store: store) {
@@ -310,5 +324,44 @@ final class SpoolCache: @unchecked Sendable {
         spools[id] = (spool, clock)
         total += size
         return spool
+    }
+}
+
+/// An LFS object opened for reading, or why it cannot be. Owns its descriptor.
+final class LFSObjectFile: @unchecked Sendable {
+    // @unchecked: immutable after init; `pread` needs no lock.
+    private let fd: Int32
+    let pointer: LFSPointer
+    private let problem: String?
+
+    init(store: Store, pointer: LFSPointer) {
+        self.pointer = pointer
+        let path = store.lfsPath(pointer)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        var info = stat()
+        if fd < 0 {
+            problem = "LFS object \(pointer.oid) is not in the local store (\(path))"
+        } else if fstat(fd, &info) != 0 || Int(info.st_size) != pointer.size {
+            problem = "LFS object \(pointer.oid) in \(path) has \(info.st_size) bytes, its pointer says \(pointer.size)"
+        } else {
+            problem = nil
+        }
+        self.fd = problem == nil ? fd : -1
+        if problem != nil, fd >= 0 { close(fd) }
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    func read(from offset: Int, to end: Int) throws -> [UInt8] {
+        if let problem { throw SnapshotError.io(errno: EIO, problem) }
+        var data = [UInt8](repeating: 0, count: end - offset)
+        var filled = 0
+        while filled < data.count {
+            let n = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + filled, $0.count - filled, off_t(offset + filled)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw SnapshotError.io(errno: EIO, "LFS object \(pointer.oid) shrank while read") }
+            filled += n
+        }
+        return data
     }
 }

@@ -22,6 +22,8 @@ public final class Store: @unchecked Sendable {
     let trees = ObjectCache<Tree>(capacity: 400_000)
     let commits = ObjectCache<Commit>(capacity: 200_000)
     let sizes = ObjectCache<Int>(capacity: 1_000_000)
+    /// Which blobs are LFS pointers (see `lfsPointer`).
+    let lfsPointers = ObjectCache<KnownPointer>(capacity: 100_000)
     let lock: RepoLock
     let objectsDirectory: String
     /// Which `objects/xx` directories exist, so packed objects are not first tried loose.

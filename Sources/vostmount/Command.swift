@@ -76,6 +76,9 @@ struct VostMount: ParsableCommand {
     @Flag(help: "Show notes as extended attributes of history folders (user.vost.note.NAMESPACE on MNT/@REV, MNT/@/log/ENTRY...); costs ls -l two round trips per name.")
     var notes = false
 
+    @Flag(help: "Show Git LFS pointers as the small text files the commits hold, instead of the content they point to.")
+    var noLFS = false
+
     @Option(help: "Append log lines (commits, pushes, merges, errors) to this file; a daemon's stderr goes nowhere.")
     var log: String?
 
@@ -141,6 +144,7 @@ struct VostMount: ParsableCommand {
         config.commitDelay = commitDelay
         config.staging = staging
         config.notes = notes || mountOptions.notes
+        config.lfs = !(noLFS || mountOptions.noLFS)
         config.remote = remote ?? mountOptions.remote
         if let seconds = fetchInterval ?? mountOptions.fetchInterval {
             guard seconds > 0, seconds.isFinite else { throw Preflight.Failure("--fetch-interval must be more than 0 seconds") }

@@ -36,7 +36,7 @@ extension Filesystem {
             if writing { throw Errno.readOnly }
             if node == .status { return (handles.add(.bytes(statusJSON())), false) }
             // Every file in history stands for one blob, which never changes.
-            let reader = try BlobReader(store: store, id: try historyBlob(of: node), shared: true)
+            let reader = try BlobReader(store: store, id: try historyBlob(of: node), shared: true, lfs: config.lfs)
             if let session, reader.size <= Prefill.limit {
                 try? prefill.store(id, node: nil, session: session) { try reader.read(at: 0, count: reader.size) }
             }
@@ -58,8 +58,8 @@ extension Filesystem {
             // kernel, which has it already.
             try? prefill.store(id, node: work, session: session) {
                 guard case .blob(let blob) = try workspace!.read(work, at: 0, count: 0),
-                      try store.blobSize(blob) <= Prefill.limit else { return nil }
-                return try store.blob(blob)
+                      try fileSize(blob) <= Prefill.limit else { return nil }
+                return try BlobReader(store: store, id: blob, lfs: config.lfs).read(at: 0, count: Prefill.limit)
             }
         }
         // The kernel's pages of this inode are right: only this mount changes a node, and

@@ -23,6 +23,8 @@ struct MountConfig: Sendable {
     var pushTimeout: Double = 10
     /// `--notes`: notes as extended attributes of history folders.
     var notes = false
+    /// Git LFS pointers read as their objects (off with `--no-lfs`).
+    var lfs = true
     /// `--log`: an open descriptor (append) that becomes the daemon's stderr.
     var logDescriptor: Int32?
     var uid: uid_t = getuid()
@@ -100,7 +102,7 @@ final class Filesystem: @unchecked Sendable {
             workspace = nil
             inodes = InodeTable(root: .commit(fixed, .root, route: []))
         } else {
-            let workspace = try Workspace(store: store, branch: config.branch ?? "main", staging: config.staging)
+            let workspace = try Workspace(store: store, branch: config.branch ?? "main", staging: config.staging, lfs: config.lfs)
             if !config.readOnly { try workspace.prepareStaging() }
             self.workspace = workspace
             inodes = InodeTable(root: .work(workspace.root))
@@ -310,10 +312,15 @@ final class Filesystem: @unchecked Sendable {
         case .symlink:
             return makeStat(id: id, mode: S_IFLNK | 0o777, size: try store.blobSize(entry.id), nlink: 1, time: snap.time)
         case .executable:
-            return makeStat(id: id, mode: S_IFREG | 0o755, size: try store.blobSize(entry.id), nlink: 1, time: snap.time)
+            return makeStat(id: id, mode: S_IFREG | 0o755, size: try fileSize(entry.id), nlink: 1, time: snap.time)
         case .file:
-            return makeStat(id: id, mode: S_IFREG | 0o644, size: try store.blobSize(entry.id), nlink: 1, time: snap.time)
+            return makeStat(id: id, mode: S_IFREG | 0o644, size: try fileSize(entry.id), nlink: 1, time: snap.time)
         }
+    }
+
+    /// A file's size as readers see it: an LFS pointer's object size (see `MountConfig.lfs`).
+    func fileSize(_ blob: ObjectID) throws -> Int {
+        try config.lfs ? store.contentSize(blob) : store.blobSize(blob)
     }
 
     /// `times` are a branch node's own (see `FileTimes`); what is unset shows `time`, the
@@ -344,7 +351,7 @@ final class Filesystem: @unchecked Sendable {
             switch handles.get(handle) {
             case .file(let reader)?: return try reader.read(at: offset, count: size)
             case .bytes(let bytes)?: return Array(bytes.dropFirst(offset).prefix(size))
-            case .work(let file)?: return try read(file.node, offset: offset, size: size) { try file.reader(for: $0, store: store) }
+            case .work(let file)?: return try read(file.node, offset: offset, size: size) { try file.reader(for: $0, store: store, lfs: config.lfs) }
             default: throw Errno.badHandle
             }
         }
@@ -365,7 +372,7 @@ final class Filesystem: @unchecked Sendable {
 
     private func cachedReader(inode: UInt64, blob: ObjectID) throws -> BlobReader {
         if let reader = handles.reader(inode: inode), reader.id == blob { return reader }
-        let reader = try BlobReader(store: store, id: blob, shared: true)
+        let reader = try BlobReader(store: store, id: blob, shared: true, lfs: config.lfs)
         handles.keep(reader, inode: inode)
         return reader
     }

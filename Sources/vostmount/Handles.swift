@@ -87,11 +87,11 @@ final class OpenFile: @unchecked Sendable {
         self.writable = writable
     }
 
-    func reader(for blob: ObjectID, store: Store) throws -> BlobReader {
+    func reader(for blob: ObjectID, store: Store, lfs: Bool) throws -> BlobReader {
         lock.lock()
         defer { lock.unlock() }
         if let cached, cached.id == blob { return cached }
-        let reader = try BlobReader(store: store, id: blob, shared: true)
+        let reader = try BlobReader(store: store, id: blob, shared: true, lfs: lfs)
         cached = reader
         return reader
     }

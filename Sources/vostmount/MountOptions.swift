@@ -1,5 +1,5 @@
 /// `-o` options, as given on the command line or by `mount.fuse3` from /etc/fstab: ours
-/// (`branch=`, `ref=`, `remote=`, `fetch_interval=`, `push_timeout=`) are taken out, the kernel's and libfuse's are passed on, and the
+/// (`branch=`, `ref=`, `remote=`, `fetch_interval=`, `push_timeout=`, `notes`, `nolfs`) are taken out, the kernel's and libfuse's are passed on, and the
 /// ones only `mount(8)` cares about (`defaults`, `noauto`, `user`, `_netdev`...) are dropped.
 struct MountOptions {
     var branch: String?
@@ -9,6 +9,8 @@ struct MountOptions {
     var nonEmpty = false
     /// `notes`: as `--notes`.
     var notes = false
+    /// `nolfs`: as `--no-lfs`.
+    var noLFS = false
     var remote: String?
     var fetchInterval: Double?
     var pushTimeout: Double?
@@ -37,6 +39,8 @@ struct MountOptions {
                     pushTimeout = Double(option.dropFirst(13)) ?? -1
                 } else if option == "notes" {
                     notes = true
+                } else if option == "nolfs" {
+                    noLFS = true
                 } else if option == "nonempty" {
                     nonEmpty = true
                 } else if option == "ro" {

@@ -262,7 +262,7 @@ extension Workspace {
         case .blob(let id):
             node.original = id
             let file = try StagedFile(directory: stagingDirectory)
-            let reader = try BlobReader(store: store, id: id)
+            let reader = try BlobReader(store: store, id: id, lfs: lfs)
             var offset = 0
             while offset < reader.size {
                 let piece = try reader.read(at: offset, count: Store.streamChunk)

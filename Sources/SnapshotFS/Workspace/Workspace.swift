@@ -16,6 +16,8 @@ public final class Workspace: @unchecked Sendable {
     public let store: Store
     /// The branch the batch commits to.
     public let branch: String
+    /// Git LFS pointers are read as their objects (see `init`).
+    public let lfs: Bool
     /// The branch's root directory; it stays the same node across commits.
     public let root: WorkNode
     let lock = NSLock()
@@ -49,8 +51,11 @@ public final class Workspace: @unchecked Sendable {
 
     /// Opens the branch for changes; staged data goes to `staging` (created `0700` if
     /// missing), by default `vostmount-staging` in the repository.
-    public init(store: Store, branch: String, staging: String? = nil) throws {
+    /// `lfs`: Git LFS pointers read as the objects they point to (see `BlobReader`): their
+    /// size, and the content a write starting from them copies.
+    public init(store: Store, branch: String, staging: String? = nil, lfs: Bool = false) throws {
         self.store = store
+        self.lfs = lfs
         self.branch = branch
         _base = try store.branches.tipOrUnborn(branch)
         root = WorkNode(mode: .directory, content: .tree(_base.treeID), parent: nil)
@@ -144,7 +149,7 @@ public final class Workspace: @unchecked Sendable {
         try locked {
             var info = WorkInfo(mode: node.mode, size: 0, times: node.times, subdirectories: 0)
             switch node.content {
-            case .blob(let id): info.size = try store.blobSize(id)
+            case .blob(let id): info.size = try lfs ? store.contentSize(id) : store.blobSize(id)
             case .bytes(let bytes): info.size = bytes.count
             case .staged(let file): info.size = file.size
             case .tree(let id): info.subdirectories = try store.tree(id).directoryCount
