@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// A Git LFS pointer (spec v1): the small blob a commit holds in place of a large file whose
@@ -89,4 +90,83 @@ extension Store {
 /// A cache entry: "not a pointer" is an answer worth keeping too.
 struct KnownPointer: Sendable {
     let pointer: LFSPointer?
+}
+
+extension Store {
+    /// Stores the `size` bytes of `fd` (from offset 0) as an LFS object, in one pass of 1 MiB
+    /// pieces: SHA-256 on one thread while the other copies the piece out (with `O_DIRECT`,
+    /// see `DirectOutput`) to a temp file in `lfs/tmp`, renamed to its name once known, mode
+    /// 0644 in 0755 folders as `git lfs` makes them. Memory stays at a few MiB.
+    public func writeLFSObject(fromDescriptor fd: Int32, size: Int) throws -> LFSPointer {
+        try writeLFSObject(size: size) { buffer, offset, count in
+            var filled = 0
+            while filled < count {
+                let n = pread(fd, buffer.baseAddress! + filled, count - filled, off_t(offset + filled))
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw n == 0 ? SnapshotError.io(errno: EIO, "file shrank while read") : SnapshotError.posix("read") }
+                filled += n
+            }
+        }
+    }
+
+    /// The same for content in memory.
+    public func writeLFSObject(_ bytes: [UInt8]) throws -> LFSPointer {
+        try writeLFSObject(size: bytes.count) { buffer, offset, count in
+            bytes.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: count) }
+        }
+    }
+
+    private func writeLFSObject(size: Int, fill: (UnsafeMutableRawBufferPointer, Int, Int) throws -> Void) throws -> LFSPointer {
+        let root = path + "/lfs"
+        for dir in [root, root + "/tmp", root + "/objects"] where mkdir(dir, 0o755) != 0 && errno != EEXIST {
+            throw SnapshotError.posix("cannot create \(dir)")
+        }
+        var template = Array("\(root)/tmp/vostmount-XXXXXX".utf8CString)
+        let out = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard out >= 0 else { throw SnapshotError.posix("cannot create an LFS object in \(root)/tmp") }
+        let temp = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        var open = true
+        defer {
+            if open { close(out) }
+            unlink(temp)  // after the rename this names nothing
+        }
+        let output = try DirectOutput(fd: out)
+        defer { output.settle() }  // before the close above: no write may outlive `out`
+        var hash = SHA256()
+        let chunk = 1 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
+        defer { buffer.deallocate() }
+        var offset = 0
+        while offset < size {
+            let count = min(chunk, size - offset)
+            try fill(buffer, offset, count)
+            let piece = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+            try Overlap.run({ hash.update(bufferPointer: piece) }, alongside: {
+                var done = 0
+                while done < count {
+                    let room = output.room
+                    let n = min(room.count, count - done)
+                    room.baseAddress!.copyMemory(from: piece.baseAddress! + done, byteCount: n)
+                    try output.filled(n)
+                    done += n
+                }
+            })
+            offset += count
+        }
+        try output.finish()
+        guard let pointer = LFSPointer(oid: hash.finalize().map { String(format: "%02x", $0) }.joined(), size: size) else {
+            throw SnapshotError.io(errno: EIO, "bad SHA-256")
+        }
+        open = false
+        guard fchmod(out, 0o644) == 0, close(out) == 0 else { throw SnapshotError.posix("cannot write LFS object \(pointer.oid)") }
+        let final = lfsPath(pointer)
+        let parent = (final as NSString).deletingLastPathComponent
+        for dir in [(parent as NSString).deletingLastPathComponent, parent] where mkdir(dir, 0o755) != 0 && errno != EEXIST {
+            throw SnapshotError.posix("cannot create \(dir)")
+        }
+        if access(final, F_OK) != 0 {
+            guard rename(temp, final) == 0 else { throw SnapshotError.posix("cannot store LFS object \(pointer.oid)") }
+        }
+        return pointer
+    }
 }

@@ -76,8 +76,11 @@ struct VostMount: ParsableCommand {
     @Flag(help: "Show notes as extended attributes of history folders (user.vost.note.NAMESPACE on MNT/@REV, MNT/@/log/ENTRY...); costs ls -l two round trips per name.")
     var notes = false
 
-    @Flag(help: "Show Git LFS pointers as the small text files the commits hold, instead of the content they point to.")
+    @Flag(help: "Show Git LFS pointers as the small text files the commits hold, instead of the content they point to, and store nothing in LFS.")
     var noLFS = false
+
+    @Option(help: ArgumentHelp("Store new files larger than SIZE (bytes, or with k, M, G) in Git LFS, whatever .gitattributes says.", valueName: "size"))
+    var lfsThreshold: String?
 
     @Option(help: "Append log lines (commits, pushes, merges, errors) to this file; a daemon's stderr goes nowhere.")
     var log: String?
@@ -145,6 +148,13 @@ struct VostMount: ParsableCommand {
         config.staging = staging
         config.notes = notes || mountOptions.notes
         config.lfs = !(noLFS || mountOptions.noLFS)
+        if let text = lfsThreshold ?? mountOptions.lfsThreshold {
+            guard let bytes = Self.byteCount(text), bytes >= 0 else {
+                throw Preflight.Failure("--lfs-threshold: \(text) is not a size (bytes, or a number with k, M or G)")
+            }
+            guard config.lfs else { throw Preflight.Failure("--lfs-threshold and --no-lfs contradict each other") }
+            config.lfsThreshold = bytes
+        }
         config.remote = remote ?? mountOptions.remote
         if let seconds = fetchInterval ?? mountOptions.fetchInterval {
             guard seconds > 0, seconds.isFinite else { throw Preflight.Failure("--fetch-interval must be more than 0 seconds") }
@@ -173,6 +183,16 @@ struct VostMount: ParsableCommand {
     }
 
     /// Commas separate mount options, so a repository path with one cannot name the mount.
+    /// `1048576`, `512k`, `100M`, `2G` (powers of 1024); nil if it is not a size.
+    static func byteCount(_ text: String) -> Int? {
+        let units: [Character: Int] = ["k": 1 << 10, "K": 1 << 10, "m": 1 << 20, "M": 1 << 20, "g": 1 << 30, "G": 1 << 30]
+        guard let last = text.last else { return nil }
+        let (digits, unit) = units[last].map { (text.dropLast(), $0) } ?? (Substring(text), 1)
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(digits) else { return nil }
+        let (bytes, overflow) = n.multipliedReportingOverflow(by: unit)
+        return overflow ? nil : bytes
+    }
+
     static func escape(_ path: String) -> String { path.replacingOccurrences(of: ",", with: "_") }
 
     static func describe(_ error: SnapshotError) -> String {

@@ -23,8 +23,11 @@ struct MountConfig: Sendable {
     var pushTimeout: Double = 10
     /// `--notes`: notes as extended attributes of history folders.
     var notes = false
-    /// Git LFS pointers read as their objects (off with `--no-lfs`).
+    /// Git LFS pointers read as their objects, and new content matching `filter=lfs` in
+    /// `.gitattributes` stored as LFS objects (off with `--no-lfs`).
     var lfs = true
+    /// `--lfs-threshold`: content larger than this many bytes goes to LFS whatever the patterns.
+    var lfsThreshold: Int?
     /// `--log`: an open descriptor (append) that becomes the daemon's stderr.
     var logDescriptor: Int32?
     var uid: uid_t = getuid()
@@ -102,7 +105,8 @@ final class Filesystem: @unchecked Sendable {
             workspace = nil
             inodes = InodeTable(root: .commit(fixed, .root, route: []))
         } else {
-            let workspace = try Workspace(store: store, branch: config.branch ?? "main", staging: config.staging, lfs: config.lfs)
+            let workspace = try Workspace(store: store, branch: config.branch ?? "main", staging: config.staging, lfs: config.lfs,
+                                          lfsThreshold: config.lfsThreshold)
             if !config.readOnly { try workspace.prepareStaging() }
             self.workspace = workspace
             inodes = InodeTable(root: .work(workspace.root))

@@ -8,7 +8,11 @@ final class StagedFile {
     let fd: Int32
     private(set) var size: Int
     /// The blob of the current content once a commit has hashed it; nil after any change.
-    var blob: ObjectID?
+    var blob: ObjectID? {
+        didSet { if blob == nil { blobIsLFSPointer = false } }
+    }
+    /// Whether `blob` is an LFS pointer to the content rather than the content.
+    var blobIsLFSPointer = false
     /// Raised by every change, so a blob hashed without the workspace's lock can be checked
     /// against the content it was hashed from (see `Workspace.storeLargeFiles`).
     private(set) var generation: UInt64 = 0

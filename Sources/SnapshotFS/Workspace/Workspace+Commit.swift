@@ -30,7 +30,7 @@ extension Workspace {
                     if case .staged(let file) = content { file.blob = nil }
                 }
             }
-            let ours = try writeTree(root, sink, undo: &undo)
+            let ours = try writeTree(root, at: .root, rules: try rootRules(), sink, undo: &undo)
             try sink.flush()
             let text = message ?? nextMessage
             let changes = try store.diff(from: _base.treeID, to: ours)
@@ -90,30 +90,79 @@ extension Workspace {
     /// stored again under the lock by `writeTree`, as before. Concurrent writes are
     /// positional (`pwrite`) and this reads with `pread`, so they never disturb each other.
     private func storeLargeFiles() throws {
-        let pending: [(StagedFile, UInt64, Int)] = locked {
-            var found: [(StagedFile, UInt64, Int)] = []
-            func walk(_ dir: WorkNode) {
+        let pending: [(StagedFile, UInt64, Int, Bool)] = try locked {
+            var found: [(StagedFile, UInt64, Int, Bool)] = []
+            func walk(_ dir: WorkNode, _ path: RepoPath, _ rules: LFSRules) throws {
                 guard case .directory(let entries, nil) = dir.content else { return }
-                for node in entries.values {
+                for (name, node) in entries {
+                    let childPath = RepoPath(validated: path.components + [name])
                     switch node.content {
-                    case .directory: walk(node)
+                    case .directory: try walk(node, childPath, try self.rules(in: node, at: childPath, inherited: rules))
                     case .staged(let file) where file.blob == nil && file.size > ObjectSink.largeBlob && !node.failedWrite:
-                        found.append((file, file.generation, file.size))
+                        found.append((file, file.generation, file.size, goesToLFS(childPath, size: file.size, rules: rules)))
                     default: break
                     }
                 }
             }
-            walk(root)
+            try walk(root, .root, try rootRules())
             return found
         }
-        for (file, generation, size) in pending {
-            let id = try store.writeBlob(fromDescriptor: file.fd, size: size, at: 0)
-            locked { if file.generation == generation, file.size == size { file.blob = id } }
+        for (file, generation, size, toLFS) in pending {
+            let id = toLFS ? try store.writeBlob(try store.writeLFSObject(fromDescriptor: file.fd, size: size).text)
+                           : try store.writeBlob(fromDescriptor: file.fd, size: size, at: 0)
+            locked {
+                if file.generation == generation, file.size == size {
+                    file.blob = id
+                    file.blobIsLFSPointer = toLFS
+                }
+            }
         }
     }
 
+    // MARK: Git LFS
+
+    /// The rules of `$GIT_DIR/info/attributes` and the root's `.gitattributes`.
+    private func rootRules() throws -> LFSRules {
+        guard lfs else { return LFSRules() }
+        let info = FileManager.default.contents(atPath: store.path + "/info/attributes").map { Array($0) } ?? []
+        return try rules(in: root, at: .root, inherited: LFSRules(info: info))
+    }
+
+    /// `inherited` plus the `.gitattributes` of `dir` (at `path`), as the tree being
+    /// committed has it (pending or committed). Under the lock.
+    private func rules(in dir: WorkNode, at path: RepoPath, inherited: LFSRules) throws -> LFSRules {
+        guard lfs else { return inherited }
+        let name = Array(".gitattributes".utf8)
+        let text: [UInt8]
+        switch dir.content {
+        case .directory(let entries, _):
+            guard let node = entries[name], node.mode.isFile else { return inherited }
+            switch node.content {
+            case .blob(let id): text = try store.blob(id)
+            case .bytes(let bytes): text = bytes
+            case .staged(let file): text = try file.read(at: 0, count: file.size)
+            case .tree, .directory: return inherited
+            }
+        case .tree(let id):
+            guard let entry = try store.tree(id)[name], entry.mode.isFile else { return inherited }
+            text = try store.blob(entry.id)
+        default:
+            return inherited
+        }
+        return inherited.adding(text, base: path)
+    }
+
+    /// Whether new content at `path` is stored in LFS (a pointer committed in its place).
+    /// The files that configure LFS never are, as `git lfs` refuses them.
+    private func goesToLFS(_ path: RepoPath, size: Int, rules: LFSRules) -> Bool {
+        guard lfs, path.name != Array(".gitattributes".utf8), path.name != Array(".lfsconfig".utf8) else { return false }
+        if let lfsThreshold, size > lfsThreshold { return true }
+        return rules.matches(path)
+    }
+
     /// Writes the pending parts of the tree bottom-up; unchanged directories cost nothing.
-    private func writeTree(_ dir: WorkNode, _ sink: ObjectSink, undo: inout [(WorkNode, WorkNode.Content, ObjectID?)]) throws -> ObjectID {
+    private func writeTree(_ dir: WorkNode, at path: RepoPath, rules: LFSRules, _ sink: ObjectSink,
+                           undo: inout [(WorkNode, WorkNode.Content, ObjectID?)]) throws -> ObjectID {
         guard case .directory(let entries, nil) = dir.content else { return dir.committedID! }
         var list: [TreeEntry] = []
         list.reserveCapacity(entries.count)
@@ -123,22 +172,28 @@ extension Workspace {
                 continue
             }
             let id: ObjectID
+            let childPath = RepoPath(validated: path.components + [name])
             switch node.content {
             case .blob(let blob), .tree(let blob): id = blob
-            case .directory: id = try writeTree(node, sink, undo: &undo)
+            case .directory:
+                id = try writeTree(node, at: childPath, rules: try self.rules(in: node, at: childPath, inherited: rules), sink, undo: &undo)
             case .bytes(let bytes):
-                id = try sink.add(.blob, bytes)
+                id = try sink.add(.blob, goesToLFS(childPath, size: bytes.count, rules: rules) ? try store.writeLFSObject(bytes).text : bytes)
                 undo.append((node, node.content, node.original))
                 node.content = .blob(id)
             case .staged(let file):
-                if let known = file.blob {
+                let toLFS = goesToLFS(childPath, size: file.size, rules: rules)
+                if let known = file.blob, file.blobIsLFSPointer == toLFS {
                     id = known
+                } else if toLFS {
+                    id = try sink.add(.blob, try store.writeLFSObject(fromDescriptor: file.fd, size: file.size).text)
                 } else if file.size <= ObjectSink.largeBlob {
                     id = try sink.add(.blob, try file.read(at: 0, count: file.size))
                 } else {
                     id = try store.writeBlob(fromDescriptor: file.fd, size: file.size, at: 0)
                 }
                 file.blob = id
+                file.blobIsLFSPointer = toLFS
                 undo.append((node, node.content, node.original))
                 node.original = id
                 // Nobody is writing: the staged copy has done its job.

@@ -16,8 +16,9 @@ public final class Workspace: @unchecked Sendable {
     public let store: Store
     /// The branch the batch commits to.
     public let branch: String
-    /// Git LFS pointers are read as their objects (see `init`).
+    /// Git LFS pointers are read as their objects, and written (see `init`).
     public let lfs: Bool
+    public let lfsThreshold: Int?
     /// The branch's root directory; it stays the same node across commits.
     public let root: WorkNode
     let lock = NSLock()
@@ -53,9 +54,12 @@ public final class Workspace: @unchecked Sendable {
     /// missing), by default `vostmount-staging` in the repository.
     /// `lfs`: Git LFS pointers read as the objects they point to (see `BlobReader`): their
     /// size, and the content a write starting from them copies.
-    public init(store: Store, branch: String, staging: String? = nil, lfs: Bool = false) throws {
+    /// With `lfs`, new content goes to LFS where `.gitattributes` says `filter=lfs`, and,
+    /// with `lfsThreshold`, whenever it is larger than that many bytes.
+    public init(store: Store, branch: String, staging: String? = nil, lfs: Bool = false, lfsThreshold: Int? = nil) throws {
         self.store = store
         self.lfs = lfs
+        self.lfsThreshold = lfsThreshold
         self.branch = branch
         _base = try store.branches.tipOrUnborn(branch)
         root = WorkNode(mode: .directory, content: .tree(_base.treeID), parent: nil)
