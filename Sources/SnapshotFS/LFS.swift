@@ -12,8 +12,10 @@ public struct LFSPointer: Sendable, Equatable {
     public let oid: String
     public let size: Int
 
-    /// Pointers are at most this long (the spec's limit for a blob to be read as one).
+    /// Pointers are at most this long (the spec's limit for a blob to be read as one), and
+    /// at least as long as the version, oid and size lines make the shortest.
     public static let maxLength = 1024
+    static let minLength = version.utf8.count + "\noid sha256:".utf8.count + 64 + "\nsize 0\n".utf8.count
     static let version = "version https://git-lfs.github.com/spec/v1"
 
     public init?(oid: String, size: Int) {
@@ -70,12 +72,25 @@ extension Store {
         return "\(lfsObjectsDirectory)/\(oid.prefix(2))/\(oid.dropFirst(2).prefix(2))/\(oid)"
     }
 
-    /// The LFS pointer a blob holds, if it is one. Small blobs only are read; the answer is
-    /// kept per blob (blobs never change).
+    /// Whether this repository uses Git LFS: it has an LFS store, or `noteLFSInUse` was
+    /// called (a tree whose `.gitattributes` names `filter=lfs`). Until then no blob is read
+    /// as a pointer, so a repository that never used LFS pays nothing for it.
+    public var usesLFS: Bool {
+        if lfsInUse.load(ordering: .relaxed) { return true }
+        guard access(lfsObjectsDirectory, F_OK) == 0 else { return false }
+        lfsInUse.store(true, ordering: .relaxed)
+        return true
+    }
+
+    public func noteLFSInUse() { lfsInUse.store(true, ordering: .relaxed) }
+
+    /// The LFS pointer a blob holds, if it is one (and the repository uses LFS). Only blobs
+    /// of a pointer's size are read; the answer is kept per blob (blobs never change).
     public func lfsPointer(_ id: ObjectID) throws -> LFSPointer? {
+        guard usesLFS else { return nil }
         if let known = lfsPointers.get(id) { return known.pointer }
         var pointer: LFSPointer?
-        if try blobSize(id) <= LFSPointer.maxLength { pointer = LFSPointer(parsing: try blob(id)) }
+        if (LFSPointer.minLength...LFSPointer.maxLength).contains(try blobSize(id)) { pointer = LFSPointer(parsing: try blob(id)) }
         lfsPointers.put(id, KnownPointer(pointer: pointer))
         return pointer
     }
@@ -121,6 +136,7 @@ extension Store {
         for dir in [root, root + "/tmp", root + "/objects"] where mkdir(dir, 0o755) != 0 && errno != EEXIST {
             throw SnapshotError.posix("cannot create \(dir)")
         }
+        noteLFSInUse()
         var template = Array("\(root)/tmp/vostmount-XXXXXX".utf8CString)
         let out = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard out >= 0 else { throw SnapshotError.posix("cannot create an LFS object in \(root)/tmp") }

@@ -1,5 +1,6 @@
 import CGit2
 import Foundation
+import Synchronization
 
 /// An open repository: the entry point of the engine, vost's `GitStore`.
 ///
@@ -22,8 +23,9 @@ public final class Store: @unchecked Sendable {
     let trees = ObjectCache<Tree>(capacity: 400_000)
     let commits = ObjectCache<Commit>(capacity: 200_000)
     let sizes = ObjectCache<Int>(capacity: 1_000_000)
-    /// Which blobs are LFS pointers (see `lfsPointer`).
+    /// Which blobs are LFS pointers (see `lfsPointer`), and whether the repository uses LFS.
     let lfsPointers = ObjectCache<KnownPointer>(capacity: 100_000)
+    let lfsInUse = Atomic<Bool>(false)
     let lock: RepoLock
     let objectsDirectory: String
     /// Which `objects/xx` directories exist, so packed objects are not first tried loose.

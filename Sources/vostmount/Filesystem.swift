@@ -111,6 +111,13 @@ final class Filesystem: @unchecked Sendable {
             self.workspace = workspace
             inodes = InodeTable(root: .work(workspace.root))
         }
+        // A clone made without its LFS objects has no LFS store yet: its `.gitattributes`
+        // still says the pointers are pointers, and they must not read as their text.
+        if config.lfs, !store.usesLFS, let shown = shownCommit, !shown.isUnborn,
+           let attributes = try? shown.entryIfPresent(at: ".gitattributes"), attributes.mode.isFile,
+           let text = try? store.blob(attributes.id), String(decoding: text, as: UTF8.self).contains("filter=lfs") {
+            store.noteLFSInUse()
+        }
     }
 
     /// The commit the branch view stands on.

@@ -71,6 +71,22 @@ import TestSupport
         #expect(FileManager.default.contents(atPath: mount.path("data/big.bin")) == (try Self.lfsContent(work, "HEAD", "data/big.bin")))
     }
 
+    /// A bare clone made without `git lfs fetch` has no LFS store at all: its pointers still
+    /// read as missing objects (EIO), not as their text, since `.gitattributes` says LFS.
+    @Test func aCloneWithoutLFSObjectsDoesNotShowPointersAsFiles() throws {
+        let dir = TempDir("lfs-none")
+        let (_, work) = try Self.makeRepo(dir)
+        let bare = dir.sub("bare.git")
+        try run(["git", "clone", "-q", "--bare", work, bare], env: gitEnv)
+        #expect(!FileManager.default.fileExists(atPath: "\(bare)/lfs"))
+        let mount = try Mount(bare, in: dir)
+        defer { mount.unmount() }
+        #expect(try run(["stat", "-c", "%s", mount.path("data/big.bin")]) == "5000000\n")
+        let (status, message) = try runFailing(["cat", mount.path("data/big.bin")])
+        #expect(status != 0 && message.contains("Input/output error"), "\(message)")
+        #expect(contents(mount.path("notes.txt")) == "plain\n")
+    }
+
     /// `--no-lfs` shows what the commits hold: the pointers.
     @Test func noLFSShowsThePointers() throws {
         let dir = TempDir("lfs-off")
