@@ -125,13 +125,19 @@ git_warm = timed(f"git --git-dir={repo} cat-file blob main:big > /dev/null")
 row(f"read the {MIB} MiB packed blob with cat, cold", cold[0], "git cat-file blob, cold", git_cold[0], "RSS < 128 MiB", memory, git_cold[1])
 row(f"read the {MIB} MiB packed blob with cat, warm", warm[0], "git cat-file blob, warm", git_warm[0], "RSS < 128 MiB", memory, git_warm[1])
 
+def mount_new(name, first_file, text):
+    """A new repository mounted with commits on fsync only, its first file committed."""
+    repo, point = f"{work}/{name}.git", f"{work}/{name}-mnt"
+    pid = mount(repo, point, "--create", "--commit-delay", "600")
+    with open(f"{point}/{first_file}", "w") as f:
+        f.write(text)
+    sh(f"sync {point}/{first_file}")
+    return repo, point, pid
+
+
 # Small reads while a large file commits.
-repo = f"{work}/latency.git"
-point = f"{work}/latency-mnt"
-pid = mount(repo, point, "--create", "--commit-delay", "600")
-with open(f"{point}/small.txt", "w") as f:
-    f.write("small\n")
-sh(f"sync {point}/small.txt && cp {work}/random.data {point}/big")
+repo, point, pid = mount_new("latency", "small.txt", "small\n")
+sh(f"cp {work}/random.data {point}/big")
 syncer = threading.Thread(target=lambda: sh(f"sync {point}/big"))
 syncer.start()
 time.sleep(0.2)
@@ -151,12 +157,7 @@ if latencies:
 
 # Git LFS: committing a 1 GiB file that .gitattributes sends to LFS, and reading it back
 # cold, against the store file itself.
-repo = f"{work}/lfs.git"
-point = f"{work}/lfs-mnt"
-pid = mount(repo, point, "--create", "--commit-delay", "600")
-with open(f"{point}/.gitattributes", "w") as f:
-    f.write("*.bin filter=lfs diff=lfs merge=lfs -text\n")
-sh(f"sync {point}/.gitattributes")
+repo, point, pid = mount_new("lfs", ".gitattributes", "*.bin filter=lfs diff=lfs merge=lfs -text\n")
 ours = timed(f"cp {work}/random.data {point}/big.bin && sync {point}/big.bin")
 memory = peak(pid)
 unmount(point)
