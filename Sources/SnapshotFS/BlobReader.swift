@@ -49,6 +49,21 @@ public final class BlobReader: @unchecked Sendable {
 
     private let lfsObject: LFSObjectFile?
 
+    /// Where a read of up to `count` bytes from `offset` is: bytes, or (for an LFS object,
+    /// stored as it is) a range of a file the caller may pass on without reading it.
+    public enum Slice {
+        case bytes([UInt8])
+        /// Valid while this reader lives.
+        case file(fd: Int32, offset: Int, count: Int)
+    }
+
+    public func slice(at offset: Int, count: Int) throws -> Slice {
+        guard let lfsObject else { return .bytes(try read(at: offset, count: count)) }
+        let end = min(size, offset + max(0, count))
+        guard offset >= 0, offset < end else { return .bytes([]) }
+        return .file(fd: try lfsObject.descriptor(), offset: offset, count: end - offset)
+    }
+
     /// Up to `count` bytes from `offset`; fewer (or none) at the end of the blob.
     public func read(at offset: Int, count: Int) throws -> [UInt8] {
         let end = min(size, offset + max(0, count))
@@ -348,9 +363,15 @@ final class LFSObjectFile: @unchecked Sendable {
         }
         self.fd = problem == nil ? fd : -1
         if problem != nil, fd >= 0 { close(fd) }
+
     }
 
     deinit { if fd >= 0 { close(fd) } }
+
+    func descriptor() throws -> Int32 {
+        if let problem { throw SnapshotError.io(errno: EIO, problem) }
+        return fd
+    }
 
     func read(from offset: Int, to end: Int) throws -> [UInt8] {
         if let problem { throw SnapshotError.io(errno: EIO, problem) }

@@ -357,27 +357,41 @@ final class Filesystem: @unchecked Sendable {
 
     /// Reads through an open handle, or, when the kernel skips opens, through the inode's
     /// reader (kept in a small cache so a file read in many pieces is inflated once).
-    func read(handle: UInt64, inode: UInt64, offset: Int, size: Int) throws -> [UInt8] {
+    /// What a read answers: bytes, or a range of a file for the reply to splice, with the
+    /// reader that keeps its descriptor open until then.
+    enum ReadResult {
+        case bytes([UInt8])
+        case file(fd: Int32, offset: Int, count: Int, owner: BlobReader)
+    }
+
+    func read(handle: UInt64, inode: UInt64, offset: Int, size: Int) throws -> ReadResult {
         if handle != 0 {
             switch handles.get(handle) {
-            case .file(let reader)?: return try reader.read(at: offset, count: size)
-            case .bytes(let bytes)?: return Array(bytes.dropFirst(offset).prefix(size))
+            case .file(let reader)?: return try Self.result(reader, offset, size)
+            case .bytes(let bytes)?: return .bytes(Array(bytes.dropFirst(offset).prefix(size)))
             case .work(let file)?: return try read(file.node, offset: offset, size: size) { try file.reader(for: $0, store: store, lfs: config.lfs) }
             default: throw Errno.badHandle
             }
         }
         switch try node(inode) {
         case .work(let node): return try read(node, offset: offset, size: size) { try cachedReader(inode: inode, blob: $0) }
-        case .status: return Array(statusJSON().dropFirst(offset).prefix(size))
+        case .status: return .bytes(Array(statusJSON().dropFirst(offset).prefix(size)))
         default: break
         }
-        return try cachedReader(inode: inode, blob: try historyBlob(of: try node(inode))).read(at: offset, count: size)
+        return try Self.result(try cachedReader(inode: inode, blob: try historyBlob(of: try node(inode))), offset, size)
     }
 
-    private func read(_ node: WorkNode, offset: Int, size: Int, reader: (ObjectID) throws -> BlobReader) throws -> [UInt8] {
+    private func read(_ node: WorkNode, offset: Int, size: Int, reader: (ObjectID) throws -> BlobReader) throws -> ReadResult {
         switch try workspace!.read(node, at: offset, count: size) {
-        case .bytes(let bytes): return bytes
-        case .blob(let id): return try reader(id).read(at: offset, count: size)
+        case .bytes(let bytes): return .bytes(bytes)
+        case .blob(let id): return try Self.result(try reader(id), offset, size)
+        }
+    }
+
+    private static func result(_ reader: BlobReader, _ offset: Int, _ size: Int) throws -> ReadResult {
+        switch try reader.slice(at: offset, count: size) {
+        case .bytes(let bytes): return .bytes(bytes)
+        case .file(let fd, let start, let count): return .file(fd: fd, offset: start, count: count, owner: reader)
         }
     }
 
