@@ -75,8 +75,14 @@ extension Store {
     /// Whether this repository uses Git LFS: it has an LFS store, or `noteLFSInUse` was
     /// called (a tree whose `.gitattributes` names `filter=lfs`). Until then no blob is read
     /// as a pointer, so a repository that never used LFS pays nothing for it.
+    /// A "no" is trusted for a second: `stat` of every file asks, and the store appears only
+    /// when `git lfs fetch` (or a write here, which says so at once) makes it.
     public var usesLFS: Bool {
         if lfsInUse.load(ordering: .relaxed) { return true }
+        let now = DispatchTime.now().uptimeNanoseconds
+        let last = lfsCheckedAt.load(ordering: .relaxed)
+        if last != 0, now &- last < 1_000_000_000 { return false }
+        lfsCheckedAt.store(now, ordering: .relaxed)
         guard access(lfsObjectsDirectory, F_OK) == 0 else { return false }
         lfsInUse.store(true, ordering: .relaxed)
         return true

@@ -26,6 +26,7 @@ public final class Store: @unchecked Sendable {
     /// Which blobs are LFS pointers (see `lfsPointer`), and whether the repository uses LFS.
     let lfsPointers = ObjectCache<KnownPointer>(capacity: 100_000)
     let lfsInUse = Atomic<Bool>(false)
+    let lfsCheckedAt = Atomic<UInt64>(0)
     let lock: RepoLock
     let objectsDirectory: String
     /// Which `objects/xx` directories exist, so packed objects are not first tried loose.
