@@ -168,15 +168,23 @@ row(f"commit a {MIB} MiB file that goes to LFS: cp into the mount + fsync", ours
 oid = subprocess.run(["git", "--git-dir", repo, "cat-file", "-p", "main:big.bin"], capture_output=True, text=True,
                      check=True).stdout.split("sha256:")[1].split()[0]
 store_file = f"{repo}/lfs/objects/{oid[:2]}/{oid[2:4]}/{oid}"
-pid = mount(repo, point, "--read-only")
-drop_caches()
-cold = timed(f"cat {point}/big.bin > /dev/null")
-memory = peak(pid)
-unmount(point)
-drop_caches()
-native_cold = timed(f"cat {store_file} > /dev/null")
-row(f"cat the {MIB} MiB LFS file, cold", cold[0], "cat of the LFS store file, cold", native_cold[0], ">= 0.8x speed",
-    memory, native_cold[1])
+# Cold reads of this disk vary 2-4x from one run to the next (seen: the same `cat` of the
+# store file 0.33 s to 1.57 s), so both sides take the median of 5 runs, alternated.
+ours_runs, native_runs, memory = [], [], 0.0
+for _ in range(5):
+    pid = mount(repo, point, "--read-only")
+    drop_caches()
+    ours_runs.append(timed(f"cat {point}/big.bin > /dev/null"))
+    memory = max(memory, peak(pid))
+    unmount(point)
+    drop_caches()
+    native_runs.append(timed(f"cat {store_file} > /dev/null"))
+print(f"LFS cold cat runs: ours {[round(r[0], 3) for r in ours_runs]}, native {[round(r[0], 3) for r in native_runs]}",
+      file=sys.stderr)
+cold = statistics.median(r[0] for r in ours_runs)
+native_cold = statistics.median(r[0] for r in native_runs)
+row(f"cat the {MIB} MiB LFS file, cold (median of 5)", cold, "cat of the LFS store file, cold (median of 5)", native_cold,
+    ">= 0.8x speed", memory, native_runs[0][1])
 
 shutil.rmtree(work, ignore_errors=True)
 lines = [
