@@ -5,7 +5,7 @@ path. Writes its own section of docs/benchmarks.md ("## History views")."""
 import os, re, shutil, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_section import parse_args, write_section  # noqa: E402
+from bench_section import parse_args, publish  # noqa: E402
 
 args = parse_args()
 MOUNT = os.path.join(args.bin, "vostmount")
@@ -67,17 +67,10 @@ row(f"the same listing again", warm, "git log --first-parent -- PATH, again", gi
 row("daemon peak RSS after listing (MiB)", peak, "target", 128, "< 128 MiB")
 shutil.rmtree(work, ignore_errors=True)
 
-lines = [
-    "## History views",
-    "",
+publish(args, "History views", [
     f"Made by `scripts/bench` (or `scripts/bench --history-only`{' --quick' if args.quick else ''}) on "
     f"{time.strftime('%Y-%m-%d')}, release build, read-only mount. History: {COMMITS} commits over {FILES} files, "
     "each commit changing one file, so the file listed has one version per 100 commits. Seconds (RSS row: MiB); "
     "\"x faster\" is anchor / ours.",
-    "",
-    "| case | ours | anchor | anchor value | x faster | target |",
-    "|---|---|---|---|---|---|",
-]
-for case, ours, name, anchor, ratio, target in rows:
-    lines.append(f"| {case} | {ours:.4f} | {name} | {anchor:.4f} | {ratio:.2f} | {target} |")
-write_section(args.out, "History views", "\n".join(lines) + "\n")
+], ["case", "ours", "anchor", "anchor value", "x faster", "target"],
+        rows, [None, ".4f", None, ".4f", ".2f", None])

@@ -5,7 +5,7 @@ docs/benchmarks.md ("## Large files"), leaving the rest of the page as it is."""
 import os, re, shutil, statistics, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_section import parse_args, write_section  # noqa: E402
+from bench_section import parse_args, publish  # noqa: E402
 
 args = parse_args()
 
@@ -187,22 +187,12 @@ row(f"cat the {MIB} MiB LFS file, cold (median of 5)", cold, "cat of the LFS sto
     ">= 0.8x speed", memory, native_runs[0][1])
 
 shutil.rmtree(work, ignore_errors=True)
-lines = [
-    "## Large files",
-    "",
+publish(args, "Large files", [
     f"Made by `scripts/bench` (or `scripts/bench --large-only`{' --quick' if args.quick else ''}) on {time.strftime('%Y-%m-%d')}, "
     "release build. Every time includes what makes the result durable: `fsync` of the mount's file (a commit whose "
     "objects and ref are on disk), and `sync` after the native, git and vost rows. Free memory is touched once before "
     "the first row (`warm_memory`: on this virtual machine the first write to a page the host has not yet backed costs "
     "several times a copy, and runs varied 2x with whichever row allocated fresh pages). "
     "Seconds; RSS in MiB; \"x faster\" is anchor / ours.",
-    "",
-    "| case | ours | anchor | anchor value | x faster | our peak RSS | anchor peak RSS | target |",
-    "|---|---|---|---|---|---|---|---|",
-]
-for case, ours, name, anchor, ratio, ours_rss, anchor_rss, target in rows:
-    lines.append(f"| {case} | {ours:.4f} | {name} | {anchor:.4f} | {ratio:.2f} | {ours_rss:.0f} | {anchor_rss:.0f} | {target} |")
-section = "\n".join(lines) + "\n"
-print(section)
-if not args.quick:
-    write_section(args.out, "Large files", section)
+], ["case", "ours", "anchor", "anchor value", "x faster", "our peak RSS", "anchor peak RSS", "target"],
+        rows, [None, ".4f", None, ".4f", ".2f", ".0f", ".0f", None])

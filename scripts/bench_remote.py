@@ -5,7 +5,7 @@ docs/benchmarks.md ("## Several machines"), leaving the rest of the page as it i
 import os, re, shutil, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_section import parse_args, write_section  # noqa: E402
+from bench_section import parse_args, publish  # noqa: E402
 
 args = parse_args()
 
@@ -160,27 +160,16 @@ for interval in (DEFAULT_INTERVAL, 1):
 
 shutil.rmtree(work, ignore_errors=True)
 
-lines = [
-    "## Several machines",
-    "",
+publish(args, "Several machines", [
     f"Made by `scripts/bench` (or `scripts/bench --remote-only`{' --quick' if args.quick else ''}) on {time.strftime('%Y-%m-%d')}, "
     "release build. Servers are bare repositories on this machine reached by path, so the figures are the mount's own "
     "costs without a network's; `git` itself does each transfer (see docs/namespace.md, \"Several machines\"). "
     "Times in seconds; the idle rows are percent of one core; \"x faster\" is anchor / ours.",
-    "",
     "Reading it: each visibility sample writes right after the previous one was seen, that is right after the "
     "other mount's fetch, so every sample waits nearly a whole interval: these are the worst case, not the average "
     "(interval / 2 plus the push). The push row is the time from `fsync` returning to the server having the commit; "
     "the mount runs `git push` itself, so it matches git. The merge row is the engine's merge alone; git's "
     "merge-tree makes the identical tree (checked in the run). Idle cost is the daemon's CPU and that of the "
     "`git fetch` it runs, from /proc; at the default interval it is a sixth of the 1 % budget.",
-    "",
-    "| case | ours | anchor | anchor value | x faster | target |",
-    "|---|---|---|---|---|---|",
-]
-for case, ours, name, anchor, ratio, target in rows:
-    lines.append(f"| {case} | {ours:.4f} | {name} | {anchor:.4f} | {ratio:.2f} | {target} |")
-section = "\n".join(lines) + "\n"
-print(section)
-if not args.quick:
-    write_section(args.out, "Several machines", section)
+], ["case", "ours", "anchor", "anchor value", "x faster", "target"],
+        rows, [None, ".4f", None, ".4f", ".2f", None])

@@ -1,5 +1,6 @@
-"""What scripts/bench_remote.py and scripts/bench_large.py share: their arguments, and writing
-the one "## Heading" section of docs/benchmarks.md each owns, leaving the rest of the page."""
+"""What scripts/bench_remote.py, bench_large.py and bench_history.py share: their arguments,
+and making the one "## Heading" section of docs/benchmarks.md each owns, leaving the rest of
+the page."""
 
 import argparse, os
 
@@ -23,3 +24,19 @@ def write_section(path, heading, section):
         text = text.rstrip("\n") + "\n\n" + section
     with open(path, "w") as f:
         f.write(text)
+
+
+def publish(args, heading, intro, columns, rows, formats):
+    """Prints the section (heading, the intro paragraphs, a table of `rows` with a format per
+    column, None for text) and, unless --quick, writes it into args.out."""
+    lines = [f"## {heading}", ""]
+    for paragraph in intro:
+        lines += [paragraph, ""]
+    lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        cells = [str(v) if fmt is None else format(v, fmt) for v, fmt in zip(row, formats)]
+        lines.append("| " + " | ".join(cells) + " |")
+    section = "\n".join(lines) + "\n"
+    print(section)
+    if not args.quick:
+        write_section(args.out, heading, section)
