@@ -16,9 +16,7 @@ import TestSupport
             return server.url("server.git", credentials: "someone:s3cret@")
         }, dir: dir)
         defer { cluster.unmountAll() }
-        try writeAndSync(cluster.path(0, "zero"), "0\n")
-        try writeAndSync(cluster.path(1, "one"), "1\n")
-        cluster.expectConverged()
+        try cluster.exchangeFirstFiles()
         let url = try #require(try statusObject(cluster.mounts[0])["url"] as? String)
         #expect(url == server.url("server.git"), "credentials removed: \(url)")
         cluster.unmountAll()
@@ -33,9 +31,7 @@ import TestSupport
         defer { daemon.stop() }
         let cluster = try Cluster("remote-netns", url: { _ in daemon.url("server.git") }, dir: dir)
         defer { cluster.unmountAll() }
-        try writeAndSync(cluster.path(0, "zero"), "0\n")
-        try writeAndSync(cluster.path(1, "one"), "1\n")
-        cluster.expectConverged()
+        try cluster.exchangeFirstFiles()
         // The link goes down: both keep working and committing; the sync says so.
         try network.setLink(up: false)
         try writeAndSync(cluster.path(0, "while-down-0"), "a\n")

@@ -175,6 +175,14 @@ final class Cluster {
         return true
     }
 
+    /// The first exchange of most remote tests: mount 0 writes `zero`, mount 1 writes `one`
+    /// (each fsynced), and every side ends with both.
+    func exchangeFirstFiles(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try writeAndSync(path(0, "zero"), "0\n")
+        try writeAndSync(path(1, "one"), "1\n")
+        expectConverged(sourceLocation: sourceLocation)
+    }
+
     /// Waits (polling, bounded) until `converged`; records a failure with each side's
     /// status when it does not happen.
     func expectConverged(within seconds: Double = 30, sourceLocation: SourceLocation = #_sourceLocation) {

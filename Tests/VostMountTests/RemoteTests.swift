@@ -170,9 +170,7 @@ import TestSupport
         defer { daemon.stop() }
         let cluster = try Cluster("remote-daemon", url: { _ in daemon.url("server.git") }, dir: dir)
         defer { cluster.unmountAll() }
-        try writeAndSync(cluster.path(0, "zero"), "0\n")
-        try writeAndSync(cluster.path(1, "one"), "1\n")
-        cluster.expectConverged()
+        try cluster.exchangeFirstFiles()
         #expect(try statusObject(cluster.mounts[0])["url"] as? String == daemon.url("server.git"))
         // The server stops: both sides go on committing; it starts again: they converge.
         daemon.stop()
