@@ -216,13 +216,8 @@ final class Spool: @unchecked Sendable {
         writer.sync {}  // the bytes are older than memory: wait until they are in the file
         if stoppedLock.withLock({ stopped }) { throw Incomplete.incomplete }
         return try [UInt8](unsafeUninitializedCapacity: end - offset) { buffer, count in
-            count = 0
-            while count < end - offset {
-                let n = pread(fd, buffer.baseAddress! + count, end - offset - count, off_t(offset + count))
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw SnapshotError.posix("cannot read the spool of \(id)") }
-                count += n
-            }
+            try Syscalls.readAll(fd, into: UnsafeMutableRawBufferPointer(buffer), at: offset, "the spool of \(id)")
+            count = end - offset
         }
     }
 
@@ -376,13 +371,7 @@ final class LFSObjectFile: @unchecked Sendable {
     func read(from offset: Int, to end: Int) throws -> [UInt8] {
         if let problem { throw SnapshotError.io(errno: EIO, problem) }
         var data = [UInt8](repeating: 0, count: end - offset)
-        var filled = 0
-        while filled < data.count {
-            let n = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + filled, $0.count - filled, off_t(offset + filled)) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw SnapshotError.io(errno: EIO, "LFS object \(pointer.oid) shrank while read") }
-            filled += n
-        }
+        try data.withUnsafeMutableBytes { try Syscalls.readAll(fd, into: $0, at: offset, "LFS object \(pointer.oid)") }
         return data
     }
 }

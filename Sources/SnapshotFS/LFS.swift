@@ -120,13 +120,7 @@ extension Store {
     /// 0644 in 0755 folders as `git lfs` makes them. Memory stays at a few MiB.
     public func writeLFSObject(fromDescriptor fd: Int32, size: Int) throws -> LFSPointer {
         try writeLFSObject(size: size) { buffer, offset, count in
-            var filled = 0
-            while filled < count {
-                let n = pread(fd, buffer.baseAddress! + filled, count - filled, off_t(offset + filled))
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw n == 0 ? SnapshotError.io(errno: EIO, "file shrank while read") : SnapshotError.posix("read") }
-                filled += n
-            }
+            try Syscalls.readAll(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]), at: offset, "the file")
         }
     }
 
@@ -143,16 +137,10 @@ extension Store {
             throw SnapshotError.posix("cannot create \(dir)")
         }
         noteLFSInUse()
-        var template = Array("\(root)/tmp/vostmount-XXXXXX".utf8CString)
-        let out = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard out >= 0 else { throw SnapshotError.posix("cannot create an LFS object in \(root)/tmp") }
-        let temp = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        var open = true
-        defer {
-            if open { close(out) }
-            unlink(temp)  // after the rename this names nothing
-        }
-        let output = try DirectOutput(fd: out)
+        let file = try ObjectFile(in: root + "/tmp", prefix: "vostmount-")
+        var stored = false
+        defer { if !stored { file.discard() } }
+        let output = try DirectOutput(fd: file.fd)
         defer { output.settle() }  // before the close above: no write may outlive `out`
         var hash = SHA256()
         let chunk = 1 << 20
@@ -179,16 +167,13 @@ extension Store {
         guard let pointer = LFSPointer(oid: hash.finalize().map { String(format: "%02x", $0) }.joined(), size: size) else {
             throw SnapshotError.io(errno: EIO, "bad SHA-256")
         }
-        open = false
-        guard fchmod(out, 0o644) == 0, close(out) == 0 else { throw SnapshotError.posix("cannot write LFS object \(pointer.oid)") }
+        stored = true  // `store` closes it, and removes it if it fails
         let final = lfsPath(pointer)
         let parent = (final as NSString).deletingLastPathComponent
-        for dir in [(parent as NSString).deletingLastPathComponent, parent] where mkdir(dir, 0o755) != 0 && errno != EEXIST {
-            throw SnapshotError.posix("cannot create \(dir)")
-        }
-        if access(final, F_OK) != 0 {
-            guard rename(temp, final) == 0 else { throw SnapshotError.posix("cannot store LFS object \(pointer.oid)") }
-        }
+        // An object already there has the same bytes (its name is their hash): renaming over
+        // it changes nothing.
+        try file.store(as: final, mode: 0o644, folders: [(parent as NSString).deletingLastPathComponent, parent],
+                       what: "LFS object \(pointer.oid)")
         return pointer
     }
 }

@@ -13,4 +13,25 @@ enum Syscalls {
             done += n
         }
     }
+
+    /// Fills `buffer` from `offset` (`pread`), stopping early only at the end of the file;
+    /// returns how many bytes it read.
+    static func readUpTo(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int, _ what: String) throws -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw SnapshotError.posix("cannot read \(what)") }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// Fills all of `buffer` from `offset`; a file that ends first is `EIO`.
+    static func readAll(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int, _ what: String) throws {
+        guard try readUpTo(fd, into: buffer, at: offset, what) == buffer.count else {
+            throw SnapshotError.io(errno: EIO, "\(what) shrank while read")
+        }
+    }
 }

@@ -15,25 +15,19 @@ extension LooseObjects {
         let chunk = 1 << 20
         var buffer = [UInt8](repeating: 0, count: chunk)
         func read(at offset: Int, count: Int) throws -> Int {
-            var filled = 0
-            while filled < count {
-                let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + filled, count - filled, off_t(start + offset + filled)) }
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw n == 0 ? SnapshotError.io(errno: EIO, "file shrank while read") : SnapshotError.posix("read") }
-                filled += n
+            try buffer.withUnsafeMutableBytes {
+                try Syscalls.readAll(fd, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<count]), at: start + offset, "the file")
             }
-            return filled
+            return count
         }
         // (Read first: as an argument beside `buffer`, the copy would be taken before it.)
         let sampled = try read(at: 0, count: min(size, 256 << 10))
         let level = try compressionLevel(sample: buffer, count: sampled)
 
-        var template = Array("\(objectsDirectory)/tmp_obj_XXXXXX".utf8CString)
-        let out = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard out >= 0 else { throw SnapshotError.posix("cannot create an object in \(objectsDirectory)") }
-        let temp = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        let file = try ObjectFile(in: objectsDirectory, prefix: "tmp_obj_")
+        let out = file.fd
         var stored = false
-        defer { if !stored { close(out); unlink(temp) } }
+        defer { if !stored { file.discard() } }
 
         var z = z_stream()
         guard deflateInit_(&z, level, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -76,24 +70,10 @@ extension LooseObjects {
         let id = ObjectID(bytes: hash.finish())!
         if exists(id) { return id }  // the defer removes the temp file
 
-        let closeFailed = fchmod(out, 0o444) != 0 || close(out) != 0
-        stored = true  // closed: from here on only the temp file may need removing
-        guard !closeFailed else {
-            unlink(temp)
-            throw SnapshotError.posix("cannot write object \(id.hex)")
-        }
+        stored = true  // `store` closes it, and removes it if it fails
         let hex = id.hex
         let dir = "\(objectsDirectory)/\(hex.prefix(2))"
-        if mkdir(dir, 0o755) != 0 && errno != EEXIST {
-            let code = errno
-            unlink(temp)
-            throw SnapshotError.posix("cannot create \(dir)", errno: code)
-        }
-        guard rename(temp, "\(dir)/\(hex.dropFirst(2))") == 0 else {
-            let code = errno
-            unlink(temp)
-            throw SnapshotError.posix("cannot store object \(hex)", errno: code)
-        }
+        try file.store(as: "\(dir)/\(hex.dropFirst(2))", mode: 0o444, folders: [dir], what: "object \(hex)")
         return id
     }
 

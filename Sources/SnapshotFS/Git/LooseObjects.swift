@@ -47,48 +47,18 @@ enum LooseObjects {
 
         let hex = id.hex
         let dir = "\(objectsDirectory)/\(hex.prefix(2))"
-        var template = Array("\(objectsDirectory)/tmp_obj_XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw SnapshotError.posix("cannot create an object in \(objectsDirectory)") }
-        let temp = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        var done = 0
-        while done < produced {
-            let n = out.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, produced - done) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                let code = errno
-                close(fd)
-                unlink(temp)
-                throw SnapshotError.posix("cannot write object \(hex)", errno: code)
-            }
-            done += n
-        }
         // Every step is checked: a commit must never name an object that is not stored.
-        // (close reports a write the disk could not take, on filesystems that defer it.)
-        let chmodFailed = fchmod(fd, 0o444) != 0 ? errno : 0
-        let closeFailed = close(fd) != 0 ? errno : 0
-        if chmodFailed != 0 || closeFailed != 0 {
-            unlink(temp)
-            throw SnapshotError.posix("cannot write object \(hex)", errno: chmodFailed != 0 ? chmodFailed : closeFailed)
+        let file = try ObjectFile(in: objectsDirectory, prefix: "tmp_obj_")
+        do {
+            try out.withUnsafeBytes { try Syscalls.writeAll(file.fd, UnsafeRawBufferPointer(rebasing: $0[0..<produced]), at: 0, "object \(hex)") }
+        } catch {
+            file.discard()
+            throw error
         }
-        if !knownDirectories.contains(dir) {
-            if mkdir(dir, 0o755) != 0 && errno != EEXIST {
-                let code = errno
-                unlink(temp)
-                throw SnapshotError.posix("cannot create \(dir)", errno: code)
-            }
-            knownDirectories.insert(dir)
-        }
-        let target = "\(dir)/\(hex.dropFirst(2))"
-        if rename(temp, target) == 0 { return id }
-        var code = errno
-        if code == ENOENT {
-            // The fan-out directory went away (`git gc` prunes empty ones): make it again.
-            knownDirectories.remove(dir)
-            if mkdir(dir, 0o755) != 0 && errno != EEXIST { code = errno } else if rename(temp, target) == 0 { return id } else { code = errno }
-        }
-        unlink(temp)
-        throw SnapshotError.posix("cannot store object \(hex)", errno: code)
+        try file.store(as: "\(dir)/\(hex.dropFirst(2))", mode: 0o444, folders: [dir],
+                       foldersExist: knownDirectories.contains(dir), what: "object \(hex)")
+        knownDirectories.insert(dir)
+        return id
     }
 
     /// Reads a loose object, or returns nil when it is not stored loose (it may be packed).

@@ -60,14 +60,8 @@ final class StagedFile {
         let count = max(0, min(count, size - offset))
         guard count > 0 else { return [] }
         var data = [UInt8](repeating: 0, count: count)
-        var filled = 0
-        while filled < count {
-            let n = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + filled, count - filled, off_t(offset + filled)) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw SnapshotError.posix("cannot read staged data") }
-            if n == 0 { break }  // a hole at the end reads as zeros, already there
-            filled += n
-        }
+        // A hole at the end reads as zeros, already there.
+        _ = try data.withUnsafeMutableBytes { try Syscalls.readUpTo(fd, into: $0, at: offset, "staged data") }
         return data
     }
 }
