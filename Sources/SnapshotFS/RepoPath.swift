@@ -84,6 +84,9 @@ public struct RepoPath: Hashable, Sendable, Comparable, CustomStringConvertible,
     public func appending(_ name: String) throws -> RepoPath { try appending(Array(name.utf8)) }
 
     /// `other` relative to this path, or the same path when this is root.
+    /// `name` below this path, for a name already checked (an entry of a tree or workspace).
+    func child(_ name: [UInt8]) -> RepoPath { RepoPath(validated: components + [name]) }
+
     public func appending(path other: RepoPath) -> RepoPath { RepoPath(validated: components + other.components) }
 
     /// Whether `other` is this path or one of its directories (component-wise, not by characters).

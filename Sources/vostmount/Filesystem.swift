@@ -204,8 +204,12 @@ final class Filesystem: @unchecked Sendable {
                 guard let found = try versions.versions(of: path, from: tip).first(where: { $0.name == name }) else { throw Errno.noEntry }
                 return versionNode(path, found)
             }
+            // A name in the shown commit has a version there; only a name gone from it costs a
+            // walk of the history to know whether it ever had one.
             let child = try pathFor(path, name)
-            guard try !versions.versions(of: child, from: tip).isEmpty else { throw Errno.noEntry }
+            guard try tip.entryIfPresent(at: child) != nil || !versions.versions(of: child, from: tip).isEmpty else {
+                throw Errno.noEntry
+            }
             return .versions(child)
         case .indexGMT:
             guard let tip = shownCommit, let found = try versions.gmtEntries(from: tip).first(where: { $0.name == name }) else {

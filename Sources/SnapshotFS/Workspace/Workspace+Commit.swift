@@ -95,11 +95,14 @@ extension Workspace {
             func walk(_ dir: WorkNode, _ path: RepoPath, _ rules: LFSRules) throws {
                 guard case .directory(let entries, nil) = dir.content else { return }
                 for (name, node) in entries {
-                    let childPath = RepoPath(validated: path.components + [name])
+                    // (The path is made only for what needs it: a changed directory may hold
+                    // many unchanged names.)
                     switch node.content {
-                    case .directory: try walk(node, childPath, try self.rules(in: node, at: childPath, inherited: rules))
+                    case .directory:
+                        let childPath = path.child(name)
+                        try walk(node, childPath, try self.rules(in: node, at: childPath, inherited: rules))
                     case .staged(let file) where file.blob == nil && file.size > ObjectSink.largeBlob && !node.failedWrite:
-                        found.append((file, file.generation, file.size, goesToLFS(childPath, size: file.size, rules: rules)))
+                        found.append((file, file.generation, file.size, goesToLFS(path.child(name), size: file.size, rules: rules)))
                     default: break
                     }
                 }
@@ -172,17 +175,17 @@ extension Workspace {
                 continue
             }
             let id: ObjectID
-            let childPath = RepoPath(validated: path.components + [name])
             switch node.content {
             case .blob(let blob), .tree(let blob): id = blob
             case .directory:
+                let childPath = path.child(name)
                 id = try writeTree(node, at: childPath, rules: try self.rules(in: node, at: childPath, inherited: rules), sink, undo: &undo)
             case .bytes(let bytes):
-                id = try sink.add(.blob, goesToLFS(childPath, size: bytes.count, rules: rules) ? try store.writeLFSObject(bytes).text : bytes)
+                id = try sink.add(.blob, goesToLFS(path.child(name), size: bytes.count, rules: rules) ? try store.writeLFSObject(bytes).text : bytes)
                 undo.append((node, node.content, node.original))
                 node.content = .blob(id)
             case .staged(let file):
-                let toLFS = goesToLFS(childPath, size: file.size, rules: rules)
+                let toLFS = goesToLFS(path.child(name), size: file.size, rules: rules)
                 if let known = file.blob, file.blobIsLFSPointer == toLFS {
                     id = known
                 } else if toLFS {
