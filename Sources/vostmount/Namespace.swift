@@ -56,10 +56,15 @@ struct Namespace {
         return try tip.log().reversed().map { (Array(Self.logName($0).utf8), $0.commitID) }
     }
 
-    static func logName(_ snapshot: Snapshot) -> String {
+    /// A time's date and time of day in UTC, which every name made from a commit time uses.
+    static func utc(_ time: Date) -> DateComponents {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(secondsFromGMT: 0)!
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: snapshot.time)
+        return calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: time)
+    }
+
+    static func logName(_ snapshot: Snapshot) -> String {
+        let c = utc(snapshot.time)
         return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ-%@", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!,
                       snapshot.commitID.shortHex)
     }

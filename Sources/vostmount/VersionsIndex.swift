@@ -68,9 +68,7 @@ final class VersionsIndex: Sendable {
 
     /// `@GMT-2026.11.20-14.30.00`: the form Samba's `vfs_shadow_copy2` gives snapshots.
     static func gmtName(_ time: Date) -> [UInt8] {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(secondsFromGMT: 0)!
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: time)
+        let c = Namespace.utc(time)
         return Array(String(format: "@GMT-%04d.%02d.%02d-%02d.%02d.%02d", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!).utf8)
     }
 
