@@ -51,12 +51,21 @@ extension Filesystem {
         guard let workspace else { return }
         do {
             if let snapshot = try workspace.commit() {
-                remoteSync?.nudge()
+                committedHere()
                 logger.info("committed \(snapshot.commitID.shortHex) (\(reason)): \(snapshot.message)")
             }
         } catch {
             logger.error("commit failed (\(reason)): \(error)")
         }
+    }
+
+    /// After a commit of this mount: the push goes at once, not at the next poll (nothing here
+    /// waits for the network), and the folders that list history (`@/log`, `@/gmt`, versions
+    /// folders) are dropped from the kernel's cache now, so `ls MNT/@/versions/F` right after
+    /// `fsync` shows the new version. Told on the invalidation queue, as every notification.
+    func committedHere() {
+        remoteSync?.nudge()
+        invalidations.async { [self] in invalidateIndexFolders() }
     }
 
     /// Stops the poller and commits what is pending; called once the loop has ended.

@@ -107,8 +107,7 @@ extension Filesystem {
         guard let workspace, !config.readOnly else { return }
         let made = try workspace.commit()
         try store.syncToDisk()
-        // Pushed at once, not at the next poll; fsync never waits for the network.
-        if made != nil { remoteSync?.nudge() }
+        if made != nil { committedHere() }
     }
 
     // MARK: Names
