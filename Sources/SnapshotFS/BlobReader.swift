@@ -49,6 +49,11 @@ public final class BlobReader: @unchecked Sendable {
 
     private let lfsObject: LFSObjectFile?
 
+    /// The descriptor of the LFS object this reader reads, read-only, when it is one and is
+    /// in the local store: for a caller that hands the file itself on. Valid while the
+    /// reader lives.
+    public var objectDescriptor: Int32? { try? lfsObject?.descriptor() }
+
     /// Where a read of up to `count` bytes from `offset` is: bytes, or (for an LFS object,
     /// stored as it is) a range of a file the caller may pass on without reading it.
     public enum Slice {

@@ -82,6 +82,9 @@ struct VostMount: ParsableCommand {
     @Option(help: ArgumentHelp("Store new files larger than SIZE (bytes, or with k, M, G) in Git LFS, whatever .gitattributes says.", valueName: "size"))
     var lfsThreshold: String?
 
+    @Flag(help: "Serve every read of an LFS file through the mount, instead of letting the kernel read the LFS object itself (FUSE passthrough, Linux 6.9+, as root), which refuses writing to an LFS file while it is open for reading.")
+    var noPassthrough = false
+
     @Option(help: "Append log lines (commits, pushes, merges, errors) to this file; a daemon's stderr goes nowhere.")
     var log: String?
 
@@ -148,6 +151,7 @@ struct VostMount: ParsableCommand {
         config.staging = staging
         config.notes = notes || mountOptions.notes
         config.lfs = !(noLFS || mountOptions.noLFS)
+        config.passthrough = !(noPassthrough || mountOptions.noPassthrough)
         if let text = lfsThreshold ?? mountOptions.lfsThreshold {
             guard let bytes = Self.byteCount(text), bytes >= 0 else {
                 throw Preflight.Failure("--lfs-threshold: \(text) is not a size (bytes, or a number with k, M or G)")

@@ -27,33 +27,49 @@ extension Filesystem {
 
     // MARK: Files
 
+    /// What an open answers: the handle, whether the kernel may keep the pages it has, and
+    /// whether it reads the file itself from a backing file (see `BackingFiles`).
+    struct Opened {
+        let handle: UInt64
+        let keepCache: Bool
+        var way: BackingFiles.Way = .ordinary
+    }
+
     /// Opens a file. History and read-only mounts refuse writing; on the branch a writable
     /// open counts as a writer until `release`, and `O_TRUNC` empties the file.
-    func open(_ id: UInt64, flags: Int32) throws -> (handle: UInt64, keepCache: Bool) {
+    func open(_ id: UInt64, flags: Int32) throws -> Opened {
         let node = try node(id)
         let writing = flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0
         guard case .work(let work) = node else {
             if writing { throw Errno.readOnly }
-            if node == .status { return (handles.add(.bytes(statusJSON())), false) }
+            if node == .status { return Opened(handle: handles.add(.bytes(statusJSON())), keepCache: false) }
             // Every file in history stands for one blob, which never changes.
             let reader = try BlobReader(store: store, id: try historyBlob(of: node), shared: true, lfs: config.lfs)
-            if let session, reader.size <= Prefill.limit {
+            let way = try backingFiles.open(id, writing: false, content: backingContent(reader))
+            if way == .ordinary, let session, reader.size <= Prefill.limit {
                 try? prefill.store(id, node: nil, session: session) { try reader.read(at: 0, count: reader.size) }
             }
-            return (handles.add(.file(reader)), true)
+            return Opened(handle: handles.add(.file(reader)), keepCache: true, way: way)
         }
         if work.isDirectory || work.isGitlink { throw Errno.isDirectory }
+        if writing, config.readOnly { throw Errno.readOnly }
+        let file = OpenFile(node: work, writable: writing)
+        var content: BackingFiles.Content?
+        if !writing, backingFiles.wanted, case .blob(let blob) = try workspace!.read(work, at: 0, count: 0) {
+            content = backingContent(try file.reader(for: blob, store: store, lfs: config.lfs))
+        }
+        let way = try backingFiles.open(id, writing: writing, content: content)
         if writing {
-            if config.readOnly { throw Errno.readOnly }
             prefill.beginWriting(work)
             do {
                 if flags & O_TRUNC != 0 { try workspace!.truncate(work, to: 0) }
             } catch {
                 prefill.endWriting(work)
+                backingFiles.close(id)
                 throw error
             }
             workspace!.openedForWriting(work)
-        } else if let session {
+        } else if way == .ordinary, let session {
             // Only committed content is pushed: pending content was written through the
             // kernel, which has it already.
             try? prefill.store(id, node: work, session: session) {
@@ -64,7 +80,13 @@ extension Filesystem {
         }
         // The kernel's pages of this inode are right: only this mount changes a node, and
         // another writer's version of the file comes as a new node.
-        return (handles.add(.work(OpenFile(node: work, writable: writing))), true)
+        return Opened(handle: handles.add(.work(file)), keepCache: true, way: way)
+    }
+
+    /// An LFS object to hand the kernel, when backing files are in use.
+    private func backingContent(_ reader: BlobReader) -> BackingFiles.Content? {
+        guard backingFiles.wanted, let fd = reader.objectDescriptor else { return nil }
+        return BackingFiles.Content(blob: reader.id, fd: fd)
     }
 
     /// `creat`/`open(O_CREAT)` of a name the kernel found missing.
@@ -72,13 +94,22 @@ extension Filesystem {
         let dir = try writableDirectory(try node(parent))
         try checkNewName(dir, name)
         let work: WorkNode
+        var existed = false
         do {
             work = try workspace!.create(in: dir, name, executable: mode & 0o111 != 0)
         } catch SnapshotError.alreadyExists(_) where flags & O_EXCL == 0 {
             // Someone made it since the kernel looked: open what is there, as open(2) would.
             guard let existing = try workspace!.child(dir, name), !existing.isDirectory else { throw Errno(code: EISDIR) }
-            if flags & O_TRUNC != 0 { try workspace!.truncate(existing, to: 0) }
             work = existing
+            existed = true
+        }
+        let id = inodes.number(.work(work))
+        _ = try backingFiles.open(id, writing: true, content: nil)
+        if existed, flags & O_TRUNC != 0 {
+            do { try workspace!.truncate(work, to: 0) } catch {
+                backingFiles.close(id)
+                throw error
+            }
         }
         prefill.beginWriting(work)
         workspace!.openedForWriting(work)
@@ -92,9 +123,13 @@ extension Filesystem {
 
     /// The end of an open: a writer is counted out, and with `--commit-delay 0` the batch
     /// commits as soon as nothing is open for writing.
-    func release(handle: UInt64) {
+    func release(handle: UInt64, inode: UInt64) {
         guard let opened = handles.get(handle) else { return }
         handles.remove(handle)
+        switch opened {
+        case .file, .work: backingFiles.close(inode)
+        case .directory, .bytes: break
+        }
         guard case .work(let file) = opened, file.writable, let workspace else { return }
         prefill.endWriting(file.node)
         workspace.closedForWriting(file.node)
@@ -214,6 +249,7 @@ extension Filesystem {
         if fields & FUSE_SET_ATTR_GID != 0, attr.st_gid != config.gid, attr.st_gid != gid_t.max { throw Errno.notPermitted }
         if fields & FUSE_SET_ATTR_SIZE != 0 {
             if work.isDirectory { throw Errno.isDirectory }
+            try backingFiles.checkWritable(id)
             prefill.beginWriting(work)
             defer { prefill.endWriting(work) }
             try workspace.truncate(work, to: Int(attr.st_size))

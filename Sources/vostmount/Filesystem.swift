@@ -28,6 +28,9 @@ struct MountConfig: Sendable {
     var lfs = true
     /// `--lfs-threshold`: content larger than this many bytes goes to LFS whatever the patterns.
     var lfsThreshold: Int?
+    /// LFS objects read by the kernel straight from the store where it can (FUSE
+    /// passthrough, see `BackingFiles`); off with `--no-passthrough`.
+    var passthrough = true
     /// `--log`: an open descriptor (append) that becomes the daemon's stderr.
     var logDescriptor: Int32?
     var uid: uid_t = getuid()
@@ -57,6 +60,10 @@ final class Filesystem: @unchecked Sendable {
     let versionsTip = Mutex<ObjectID?>(nil)
     /// Small files go into the kernel's cache as they are opened (see `Prefill`).
     let prefill = Prefill()
+    /// The device channel that lets the kernel read LFS objects itself, and which open
+    /// files it does (see `BackingFiles`).
+    let passthrough: PassthroughChannel
+    let backingFiles: BackingFiles
     let logger: Logger
     /// Told to the kernel in order, off the request threads (see `forward`).
     let invalidations = DispatchQueue(label: "vostmount.invalidate")
@@ -95,6 +102,8 @@ final class Filesystem: @unchecked Sendable {
         self.config = config
         self.logger = logger
         namespace = Namespace(store: store, branch: config.branch, fixed: config.fixed)
+        passthrough = PassthroughChannel(logger: logger, storeOnStackedFilesystem: vost_is_stacked(store.path) != 0)
+        backingFiles = BackingFiles(channel: config.passthrough && config.lfs ? passthrough : nil)
         if let name = config.remote, let branch = config.branch {
             remoteSync = RemoteSync(remote: try Remote(store: store, name: name), branch: branch,
                               interval: config.fetchInterval, readOnly: config.readOnly, logger: logger)

@@ -1,5 +1,5 @@
 /// `-o` options, as given on the command line or by `mount.fuse3` from /etc/fstab: ours
-/// (`branch=`, `ref=`, `remote=`, `fetch_interval=`, `push_timeout=`, `notes`, `nolfs`, `lfs_threshold=`) are taken out, the kernel's and libfuse's are passed on, and the
+/// (`branch=`, `ref=`, `remote=`, `fetch_interval=`, `push_timeout=`, `notes`, `nolfs`, `lfs_threshold=`, `nopassthrough`) are taken out, the kernel's and libfuse's are passed on, and the
 /// ones only `mount(8)` cares about (`defaults`, `noauto`, `user`, `_netdev`...) are dropped.
 struct MountOptions {
     var branch: String?
@@ -12,6 +12,8 @@ struct MountOptions {
     /// `nolfs`: as `--no-lfs`; `lfs_threshold=SIZE`: as `--lfs-threshold`.
     var noLFS = false
     var lfsThreshold: String?
+    /// `nopassthrough`: as `--no-passthrough`.
+    var noPassthrough = false
     var remote: String?
     var fetchInterval: Double?
     var pushTimeout: Double?
@@ -42,6 +44,8 @@ struct MountOptions {
                     notes = true
                 } else if option == "nolfs" {
                     noLFS = true
+                } else if option == "nopassthrough" {
+                    noPassthrough = true
                 } else if option.hasPrefix("lfs_threshold=") {
                     lfsThreshold = String(option.dropFirst(14))
                 } else if option == "nonempty" {

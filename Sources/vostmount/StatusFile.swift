@@ -26,6 +26,10 @@ extension Filesystem {
             "lastPush": remote?.lastPush.map(Self.iso) ?? null,
             "error": remote?.error ?? null,
             "conflicts": syncState.withLock { $0.conflicts },
+            // Whether the kernel may read LFS objects itself (FUSE passthrough; false once
+            // refused), and how many open files it reads that way now.
+            "passthrough": backingFiles.wanted,
+            "passthroughOpens": backingFiles.backedOpens,
         ]
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) else {
             return Array("{}\n".utf8)

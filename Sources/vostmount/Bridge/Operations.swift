@@ -32,7 +32,9 @@ enum Operations {
             // On a mount that never writes, files need none either (open/release are two of a
             // small file's three round trips). A writable mount needs release to know when
             // nothing is open for writing, so it keeps them.
-            if fs.config.readOnly, conn.pointee.capable & UInt32(FUSE_CAP_NO_OPEN_SUPPORT) != 0 { fs.noOpen = true }
+            // Reading an LFS object through its backing file needs an open, though.
+            if fs.config.readOnly, conn.pointee.capable & UInt32(FUSE_CAP_NO_OPEN_SUPPORT) != 0,
+               !(fs.backingFiles.wanted && fs.store.usesLFS) { fs.noOpen = true }
             fs.logger.debug("init: kernel protocol \(conn.pointee.proto_major).\(conn.pointee.proto_minor)")
         }
         ops.lookup = { req, parent, name in
@@ -78,14 +80,20 @@ enum Operations {
             answer(req) { fs in
                 guard let fi else { throw Errno.invalid }
                 if fs.noOpen, fi.pointee.flags & O_ACCMODE == O_RDONLY { throw Errno(code: ENOSYS) }
-                let (handle, keep) = try fs.open(UInt64(ino), flags: fi.pointee.flags)
-                fi.pointee.fh = handle
-                fi.pointee.keep_cache = keep ? 1 : 0
+                let opened = try fs.open(UInt64(ino), flags: fi.pointee.flags)
+                fi.pointee.fh = opened.handle
+                fi.pointee.keep_cache = opened.keepCache ? 1 : 0
                 // `@/status` is made at each open and its size changes: no page cache.
                 if (try? fs.node(UInt64(ino))) == .status { fi.pointee.direct_io = 1 }
                 // A file opened only to read has nothing to flush: close costs no round trip.
                 if fi.pointee.flags & O_ACCMODE == O_RDONLY && fi.pointee.flags & O_TRUNC == 0 { fi.pointee.noflush = 1 }
-                fuse_reply_open(req, fi)
+                let sent: Int32
+                switch opened.way {
+                case .ordinary: sent = fuse_reply_open(req, fi)
+                case .backing(let id): sent = PassthroughChannel.replyOpen(req, fi, backing: id)
+                }
+                // The opener is gone (interrupted): no release will come for this handle.
+                if sent != 0 { fs.release(handle: opened.handle, inode: UInt64(ino)) }
             }
         }
         ops.read = { req, ino, size, offset, fi in
@@ -98,9 +106,9 @@ enum Operations {
                 }
             }
         }
-        ops.release = { req, _, fi in
+        ops.release = { req, ino, fi in
             answer(req) { fs in
-                if let fi { fs.release(handle: fi.pointee.fh) }
+                if let fi { fs.release(handle: fi.pointee.fh, inode: UInt64(ino)) }
                 fuse_reply_err(req, 0)
             }
         }

@@ -40,6 +40,9 @@ enum Session {
             throw Failure(description: "cannot mount on \(mountpoint) (is /dev/fuse usable, and fusermount3 installed?)")
         }
         defer { fuse_session_unmount(session) }
+        if fs.config.passthrough, fs.config.lfs, PassthroughChannel.processMayUse, !fs.passthrough.install(on: session) {
+            fs.logger.info("cannot route the session's I/O for FUSE passthrough: LFS files are read through the mount")
+        }
         fuse_daemonize(foreground ? 1 : 0)
         // A daemon's stderr is /dev/null: with --log, the log goes to the file instead.
         if let log = fs.config.logDescriptor, !foreground { dup2(log, 2) }

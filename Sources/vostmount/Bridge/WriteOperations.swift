@@ -14,7 +14,7 @@ enum WriteOperations {
                 fi.pointee.fh = handle
                 fi.pointee.keep_cache = 1
                 var entry = try WriteOperations.entryParam(fs, parent: UInt64(parent), node: node)
-                if fuse_reply_create(req, &entry, fi) != 0 { fs.release(handle: handle) }
+                if fuse_reply_create(req, &entry, fi) != 0 { fs.release(handle: handle, inode: UInt64(entry.ino)) }
             }
         }
         ops.mknod = { req, parent, name, mode, _ in

@@ -1,0 +1,144 @@
+import Foundation
+import Testing
+@testable import SnapshotFS
+import TestSupport
+
+/// LFS files read by the kernel straight from the store (FUSE passthrough), and the rule that
+/// comes with it: an inode is read one way at a time. Registering a backing file needs
+/// CAP_SYS_ADMIN, so these tests need root (as `scripts/test` runs them).
+@Suite struct PassthroughTests {
+    static func requireRoot() -> Bool {
+        #expect(getuid() == 0, "FUSE passthrough needs CAP_SYS_ADMIN; run the tests as root")
+        return getuid() == 0
+    }
+
+    static func backedOpens(_ mount: Mount) throws -> Int {
+        try #require(statusObject(mount)["passthroughOpens"] as? Int)
+    }
+
+    /// Open files of the branch and of history read their objects through the kernel (the
+    /// status counts them), by `read`, at offsets and through `mmap`, and the count drops
+    /// back as they close. A read-only mount does the same.
+    @Test(arguments: [[], ["--read-only"]])
+    func lfsFilesAreReadStraightFromTheStore(arguments: [String]) throws {
+        guard Self.requireRoot() else { return }
+        let dir = TempDir("passthrough-read")
+        let (repo, work) = try LFSTests.makeRepo(dir)
+        let mount = try Mount(repo, in: dir, arguments: arguments)
+        defer { mount.unmount() }
+        #expect(try statusObject(mount)["passthrough"] as? Bool == true)
+        let tip = try LFSTests.lfsContent(work, "HEAD", "data/big.bin")
+        let old = try LFSTests.lfsContent(work, "HEAD~1", "data/big.bin")
+        let current = try #require(FileHandle(forReadingAtPath: mount.path("data/big.bin")))
+        let previous = try #require(FileHandle(forReadingAtPath: mount.path("@~1/data/big.bin")))
+        #expect(try Self.backedOpens(mount) == 2)
+        #expect(current.readDataToEndOfFile() == tip)
+        #expect(previous.readDataToEndOfFile() == old)
+        let pieces = try python("""
+        import mmap, os, sys
+        with open(sys.argv[1], "rb") as f:
+            m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+            print(m[4_000_000:4_000_016].hex(), os.pread(f.fileno(), 16, 123_457).hex())
+        """, [mount.path("data/big.bin")])
+        let hex = { (range: Range<Int>) in tip.subdata(in: range).map { String(format: "%02x", $0) }.joined() }
+        #expect(pieces == "\(hex(4_000_000..<4_000_016)) \(hex(123_457..<123_473))\n")
+        try current.close()
+        try previous.close()
+        // Releases reach the daemon after close returns.
+        #expect(eventually(within: 5) { (try? Self.backedOpens(mount)) == 0 })
+        #expect(contents(mount.path("notes.txt")) == "plain\n")
+    }
+
+    /// While a file is read through its object, writing or truncating it is ETXTBSY (as for
+    /// a running program); once the reader closes, both work, and the file stays in LFS.
+    @Test func writingAFileWhileItIsReadThroughItsObjectIsTextFileBusy() throws {
+        guard Self.requireRoot() else { return }
+        let dir = TempDir("passthrough-busy")
+        let (repo, work) = try LFSTests.makeRepo(dir)
+        let mount = try Mount(repo, in: dir)
+        defer { mount.unmount() }
+        let file = mount.path("data/big.bin")
+        let reader = try #require(FileHandle(forReadingAtPath: file))
+        for command in ["printf x >> '\(file)'", "truncate -s 0 '\(file)'"] {
+            let (status, message) = try runFailing(["sh", "-c", command])
+            #expect(status != 0 && message.contains("Text file busy"), "\(command): \(message)")
+        }
+        try run(["sh", "-c", "echo other > '\(mount.path("notes.txt"))'"])
+        var expected = try LFSTests.lfsContent(work, "HEAD", "data/big.bin")
+        #expect(reader.readDataToEndOfFile() == expected)
+        try reader.close()
+        try run(["sh", "-c", "printf more >> '\(file)' && sync '\(file)'"])
+        expected.append(contentsOf: Array("more".utf8))
+        #expect(FileManager.default.contents(atPath: file) == expected)
+        #expect(try LFSTests.isPointer(repo, "data/big.bin"))
+    }
+
+    /// A file open the ordinary way when its commit turns it into an LFS object keeps every
+    /// open ordinary until it closes (the kernel would fail a mix with EIO); later opens read
+    /// through the object.
+    @Test func aFileOpenWhenItBecomesAnLFSObjectStaysReadableEveryWay() throws {
+        guard Self.requireRoot() else { return }
+        let dir = TempDir("passthrough-switch")
+        let repo = dir.sub("repo.git")
+        let mount = try Mount(repo, in: dir, arguments: ["--create"])
+        defer { mount.unmount() }
+        let file = mount.path("a.bin")
+        try run(["sh", "-c", "printf '*.bin filter=lfs\\n' > '\(mount.path(".gitattributes"))' && head -c 2000000 /dev/urandom > '\(file)'"])
+        let expected = try #require(FileManager.default.contents(atPath: file))
+        let early = try #require(FileHandle(forReadingAtPath: file))
+        try run(["sync", file])
+        #expect(try LFSTests.isPointer(repo, "a.bin"))
+        #expect(FileManager.default.contents(atPath: file) == expected)
+        #expect(try Self.backedOpens(mount) == 0)
+        #expect(early.readDataToEndOfFile() == expected)
+        try early.close()
+        let late = try #require(eventually(within: 5) { (try? Self.backedOpens(mount)) == 0 } ? FileHandle(forReadingAtPath: file) : nil)
+        defer { try? late.close() }
+        #expect(try Self.backedOpens(mount) == 1)
+        #expect(late.readDataToEndOfFile() == expected)
+    }
+
+    /// Another writer changes a file while it is read through its object here: the change is
+    /// a new node, so new opens read the new object (through the kernel too) while the old
+    /// reader keeps the old content.
+    @Test func anotherWritersChangeIsReadWhileTheOldObjectIsOpen() throws {
+        guard Self.requireRoot() else { return }
+        let dir = TempDir("passthrough-moved")
+        let (repo, work) = try LFSTests.makeRepo(dir)
+        let mount = try Mount(repo, in: dir)
+        defer { mount.unmount() }
+        let file = mount.path("data/big.bin")
+        let old = try LFSTests.lfsContent(work, "HEAD", "data/big.bin")
+        let reader = try #require(FileHandle(forReadingAtPath: file))
+        defer { try? reader.close() }
+        try run(["sh", "-c", """
+            head -c 4000000 /dev/urandom > data/big.bin && git commit -q -am three && \
+            git lfs push --all 'file://\(repo)' && git push -q --no-verify '\(repo)' main
+            """], cwd: work, env: gitEnv)
+        let new = try LFSTests.lfsContent(work, "HEAD", "data/big.bin")
+        #expect(eventually(within: 5) { FileManager.default.contents(atPath: file) == new })
+        let second = try #require(FileHandle(forReadingAtPath: file))
+        defer { try? second.close() }
+        #expect(try Self.backedOpens(mount) == 2)
+        #expect(second.readDataToEndOfFile() == new)
+        #expect(reader.readDataToEndOfFile() == old)
+    }
+
+    /// `--no-passthrough` (`-o nopassthrough`): every read goes through the mount, and
+    /// nothing is refused.
+    @Test(arguments: [["--no-passthrough"], ["-o", "nopassthrough"]])
+    func withoutPassthroughReadsGoThroughTheMount(arguments: [String]) throws {
+        let dir = TempDir("passthrough-off")
+        let (repo, work) = try LFSTests.makeRepo(dir)
+        let mount = try Mount(repo, in: dir, arguments: arguments)
+        defer { mount.unmount() }
+        #expect(try statusObject(mount)["passthrough"] as? Bool == false)
+        let reader = try #require(FileHandle(forReadingAtPath: mount.path("data/big.bin")))
+        defer { try? reader.close() }
+        #expect(try Self.backedOpens(mount) == 0)
+        try run(["sh", "-c", "printf more >> '\(mount.path("data/big.bin"))'"])
+        var expected = try LFSTests.lfsContent(work, "HEAD", "data/big.bin")
+        expected.append(contentsOf: Array("more".utf8))
+        #expect(FileManager.default.contents(atPath: mount.path("data/big.bin")) == expected)
+    }
+}
