@@ -55,7 +55,8 @@ extension Filesystem {
         if writing, config.readOnly { throw Errno.readOnly }
         let file = OpenFile(node: work, writable: writing)
         var content: BackingFiles.Content?
-        if !writing, backingFiles.wanted, case .blob(let blob) = try workspace!.read(work, at: 0, count: 0) {
+        if !writing, seeksBackingFiles, case .blob(let blob) = try workspace!.read(work, at: 0, count: 0),
+           try store.lfsPointer(blob) != nil {
             content = backingContent(try file.reader(for: blob, store: store, lfs: config.lfs))
         }
         let way = try backingFiles.open(id, writing: writing, content: content)
@@ -83,9 +84,14 @@ extension Filesystem {
         return Opened(handle: handles.add(.work(file)), keepCache: true, way: way)
     }
 
+    /// Whether an open that reads should look for an LFS object to hand the kernel: only
+    /// where the kernel takes them and the repository has LFS content at all, so that other
+    /// opens cost nothing more.
+    private var seeksBackingFiles: Bool { backingFiles.wanted && config.lfs && store.usesLFS }
+
     /// An LFS object to hand the kernel, when backing files are in use.
     private func backingContent(_ reader: BlobReader) -> BackingFiles.Content? {
-        guard backingFiles.wanted, let fd = reader.objectDescriptor else { return nil }
+        guard seeksBackingFiles, let fd = reader.objectDescriptor else { return nil }
         return BackingFiles.Content(blob: reader.id, fd: fd)
     }
 

@@ -13,7 +13,12 @@ enum WriteOperations {
                 let (node, handle) = try fs.create(parent: UInt64(parent), name: nameBytes(name), mode: mode, flags: fi.pointee.flags)
                 fi.pointee.fh = handle
                 fi.pointee.keep_cache = 1
-                var entry = try WriteOperations.entryParam(fs, parent: UInt64(parent), node: node)
+                // Whatever stops the reply ends the open here: no release would come for it.
+                var entry: fuse_entry_param
+                do { entry = try WriteOperations.entryParam(fs, parent: UInt64(parent), node: node) } catch {
+                    fs.release(handle: handle, inode: fs.inodes.number(node))
+                    throw error
+                }
                 if fuse_reply_create(req, &entry, fi) != 0 { fs.release(handle: handle, inode: UInt64(entry.ino)) }
             }
         }
