@@ -3,6 +3,9 @@ table of times, ratios and peak RSS to docs/benchmarks.md (and stdout)."""
 
 import argparse, os, re, shutil, subprocess, sys, tempfile, time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_section import daemon_pid  # noqa: E402
+
 ap = argparse.ArgumentParser()
 ap.add_argument("--bin", required=True)
 ap.add_argument("--quick", action="store_true")
@@ -197,7 +200,7 @@ def mount(repo, point, *extra):
 
 
 def daemon_memory(point):
-    pid = subprocess.run(["pgrep", "-f", f"vostmount .*{point}$"], capture_output=True, text=True).stdout.split()[0]
+    pid = daemon_pid(point)
     status = open(f"/proc/{pid}/status").read()
     peak = int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024
     now = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024

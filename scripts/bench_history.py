@@ -5,7 +5,7 @@ path. Writes its own section of docs/benchmarks.md ("## History views")."""
 import os, re, shutil, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_section import parse_args, publish  # noqa: E402
+from bench_section import daemon_pid, parse_args, publish  # noqa: E402
 
 args = parse_args()
 MOUNT = os.path.join(args.bin, "vostmount")
@@ -55,7 +55,7 @@ git_warm, _ = seconds(f"git --git-dir={repo} log --first-parent --format=%H -- {
 mount()
 cold, listed = seconds(f"ls {point}/@/versions/{path}")
 warm, _ = seconds(f"ls {point}/@/versions/{path}")
-pid = subprocess.run(["pgrep", "-f", f"vostmount .*{point}$"], capture_output=True, text=True).stdout.split()[0]
+pid = daemon_pid(point)
 peak = int(re.search(r"VmHWM:\s+(\d+)", open(f"/proc/{pid}/status").read()).group(1)) / 1024
 unmount()
 if len(listed.split()) != len(git_out.split()):

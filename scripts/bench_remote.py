@@ -5,7 +5,7 @@ docs/benchmarks.md ("## Several machines"), leaving the rest of the page as it i
 import os, re, shutil, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_section import parse_args, publish  # noqa: E402
+from bench_section import daemon_pid, parse_args, publish  # noqa: E402
 
 args = parse_args()
 
@@ -148,7 +148,7 @@ def cpu_seconds(pid):
 for interval in (DEFAULT_INTERVAL, 1):
     srv = server(f"idle{interval}")
     point = mount(clone(srv, f"idle{interval}-a"), f"idle{interval}-m", "--fetch-interval", str(interval))
-    pid = subprocess.run(["pgrep", "-f", f"vostmount .*{point}$"], capture_output=True, text=True).stdout.split()[0]
+    pid = daemon_pid(point)
     time.sleep(2)
     before, start = cpu_seconds(pid), time.perf_counter()
     time.sleep(IDLE)

@@ -1,8 +1,14 @@
 """What scripts/bench_remote.py, bench_large.py and bench_history.py share: their arguments,
-and making the one "## Heading" section of docs/benchmarks.md each owns, leaving the rest of
-the page."""
+finding a mount's daemon, and making the one "## Heading" section of docs/benchmarks.md each
+owns, leaving the rest of the page."""
 
-import argparse, os
+import argparse, os, subprocess
+
+
+def daemon_pid(point):
+    """The pid of the vostmount serving `point`: the newest, since the daemon of an earlier
+    mount of the same point may still be exiting after its unmount returned."""
+    return subprocess.run(["pgrep", "-n", "-f", f"vostmount .*{point}$"], capture_output=True, text=True).stdout.split()[0]
 
 
 def parse_args():
