@@ -1,10 +1,10 @@
 """The measuring half of scripts/bench: runs each case against its anchors and writes a
 table of times, ratios and peak RSS to docs/benchmarks.md (and stdout)."""
 
-import argparse, os, re, shutil, subprocess, sys, tempfile, time
+import argparse, os, re, shutil, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_section import daemon_pid  # noqa: E402
+from bench_section import daemon_pid, work_dir  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--bin", required=True)
@@ -16,7 +16,7 @@ BIG = (64 << 20) if args.quick else (1 << 30)
 HISTORY = 1000 if args.quick else 10_000
 BENCH = os.path.join(args.bin, "vost-bench")
 PY = sys.executable
-work = tempfile.mkdtemp(prefix="vost-bench-")
+work = work_dir("vost-bench-")
 rows = []
 
 

@@ -2,16 +2,16 @@
 (`MNT/@/versions/PATH/`) on a 10,000-commit history, side by side with `git log` of that
 path. Writes its own section of docs/benchmarks.md ("## History views")."""
 
-import os, re, shutil, subprocess, sys, tempfile, time
+import os, re, shutil, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_section import daemon_pid, parse_args, publish  # noqa: E402
+from bench_section import daemon_pid, parse_args, publish, work_dir  # noqa: E402
 
 args = parse_args()
 MOUNT = os.path.join(args.bin, "vostmount")
 COMMITS = 1000 if args.quick else 10000
 FILES = 1000
-work = tempfile.mkdtemp(prefix="vost-bench-history-", dir=os.environ.get("BENCH_DIR", "/var/tmp"))
+work = work_dir("vost-bench-history-", os.environ.get("BENCH_DIR", "/var/tmp"))
 repo = f"{work}/repo.git"
 point = f"{work}/mnt"
 rows = []

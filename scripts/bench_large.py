@@ -2,10 +2,10 @@
 mount, side by side with cp + sha1sum, git and vost. Writes its own section of
 docs/benchmarks.md ("## Large files"), leaving the rest of the page as it is."""
 
-import os, re, shutil, statistics, subprocess, sys, tempfile, threading, time
+import os, re, shutil, statistics, subprocess, sys, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_section import daemon_pid, parse_args, publish  # noqa: E402
+from bench_section import daemon_pid, parse_args, publish, work_dir  # noqa: E402
 
 args = parse_args()
 
@@ -13,7 +13,7 @@ MOUNT = os.path.join(args.bin, "vostmount")
 SIZE = (64 << 20) if args.quick else (1 << 30)
 MIB = SIZE >> 20
 PY = sys.executable
-work = tempfile.mkdtemp(prefix="vost-bench-large-", dir=os.environ.get("BENCH_DIR", "/var/tmp"))
+work = work_dir("vost-bench-large-", os.environ.get("BENCH_DIR", "/var/tmp"))
 rows = []
 ENV = dict(os.environ, GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@b", GIT_COMMITTER_NAME="b", GIT_COMMITTER_EMAIL="b@b")
 

@@ -2,10 +2,10 @@
 side by side with the git CLI doing the same transfer. Writes its own section of
 docs/benchmarks.md ("## Several machines"), leaving the rest of the page as it is."""
 
-import os, re, shutil, statistics, subprocess, sys, tempfile, time
+import os, re, shutil, statistics, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_section import daemon_pid, parse_args, publish  # noqa: E402
+from bench_section import daemon_pid, parse_args, publish, work_dir  # noqa: E402
 
 args = parse_args()
 
@@ -15,7 +15,7 @@ FILES = 1000 if args.quick else 10_000
 SAMPLES = 5 if args.quick else 20
 IDLE = 10 if args.quick else 60
 DEFAULT_INTERVAL = 15  # RemoteSync.defaultFetchInterval
-work = tempfile.mkdtemp(prefix="vost-bench-remote-")
+work = work_dir("vost-bench-remote-")
 rows = []
 ENV = dict(os.environ, GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@b", GIT_COMMITTER_NAME="b", GIT_COMMITTER_EMAIL="b@b")
 

@@ -1,8 +1,24 @@
 """What scripts/bench_remote.py, bench_large.py and bench_history.py share: their arguments,
-finding a mount's daemon, and making the one "## Heading" section of docs/benchmarks.md each
+a scratch folder, finding a mount's daemon, and making the one "## Heading" section of docs/benchmarks.md each
 owns, leaving the rest of the page."""
 
-import argparse, os, subprocess
+import argparse, atexit, os, shutil, subprocess, tempfile
+
+
+def work_dir(prefix, base=None):
+    """A new scratch folder, removed when the script exits, however it exits, with every
+    mount under it unmounted first (a failed run must not leave mounts behind)."""
+    work = tempfile.mkdtemp(prefix=prefix, dir=base)
+
+    def clean_up():
+        with open("/proc/mounts") as f:
+            points = [line.split()[1] for line in f if line.split()[1].startswith(work + "/")]
+        for point in sorted(points, reverse=True):
+            subprocess.run(["fusermount3", "-u", "-z", point], stderr=subprocess.DEVNULL)
+        shutil.rmtree(work, ignore_errors=True)
+
+    atexit.register(clean_up)
+    return work
 
 
 def daemon_pid(point):
