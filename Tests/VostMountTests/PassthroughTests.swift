@@ -124,6 +124,57 @@ import TestSupport
         #expect(reader.readDataToEndOfFile() == old)
     }
 
+    /// Readers and appenders at once on one LFS file, for a few seconds: the opens switch
+    /// between the two ways as they come and go, and none fails but with ETXTBSY (the kernel
+    /// would fail a wrong mix with EIO); the content only ever grows by what was appended.
+    @Test func readersAndWritersTogetherNeverSeeAnIOError() throws {
+        guard Self.requireRoot() else { return }
+        let dir = TempDir("passthrough-mix")
+        let repo = dir.sub("repo.git")
+        let mount = try Mount(repo, in: dir, arguments: ["--create", "--commit-delay", "0.2"])
+        defer { mount.unmount() }
+        let file = mount.path("a.bin")
+        try run(["sh", "-c", "printf '*.bin filter=lfs\\n' > '\(mount.path(".gitattributes"))' && head -c 3000000 /dev/urandom > '\(file)' && sync '\(file)'"])
+        #expect(try LFSTests.isPointer(repo, "a.bin"))
+        let report = try python("""
+        import errno, os, random, sys, threading, time
+        path = sys.argv[1]
+        original = open(path, "rb").read()
+        lock = threading.Lock()
+        appended, errors, changed, backed = [0], {}, [0], [0]
+        def worker(seed):
+            r, end = random.Random(seed), time.time() + 4
+            while time.time() < end:
+                try:
+                    if r.random() < 0.1:
+                        n = r.randint(1, 100)
+                        with open(path, "ab") as f:
+                            f.write(b"x" * n)
+                        with lock:
+                            appended[0] += n
+                    else:
+                        with open(path, "rb") as f:
+                            if f.read(len(original)) != original:
+                                with lock:
+                                    changed[0] += 1
+                except OSError as e:
+                    with lock:
+                        errors[errno.errorcode.get(e.errno, e.errno)] = errors.get(errno.errorcode.get(e.errno, e.errno), 0) + 1
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        os.fsync(os.open(path, os.O_RDONLY))
+        print(len(original) + appended[0], os.stat(path).st_size, changed[0], sorted(e for e in errors if e != "ETXTBSY"))
+        """, [file])
+        let fields = report.split(separator: " ", maxSplits: 3).map(String.init)
+        #expect(fields.count == 4 && fields[0] == fields[1], "expected size, size: \(report)")
+        #expect(fields.count == 4 && fields[2] == "0", "reads of a changed beginning: \(report)")
+        #expect(fields.last == "[]\n", "errors other than ETXTBSY: \(report)")
+        #expect(try LFSTests.isPointer(repo, "a.bin"))
+    }
+
     /// `--no-passthrough` (`-o nopassthrough`): every read goes through the mount, and
     /// nothing is refused.
     @Test(arguments: [["--no-passthrough"], ["-o", "nopassthrough"]])
