@@ -87,7 +87,7 @@ extension Filesystem {
     /// Whether an open that reads should look for an LFS object to hand the kernel: only
     /// where the kernel takes them and the repository has LFS content at all, so that other
     /// opens cost nothing more.
-    private var seeksBackingFiles: Bool { backingFiles.wanted && config.lfs && store.usesLFS }
+    var seeksBackingFiles: Bool { backingFiles.wanted && config.lfs && store.usesLFS }
 
     /// An LFS object to hand the kernel, when backing files are in use.
     private func backingContent(_ reader: BlobReader) -> BackingFiles.Content? {

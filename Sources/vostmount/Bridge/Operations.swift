@@ -34,7 +34,7 @@ enum Operations {
             // nothing is open for writing, so it keeps them.
             // Reading an LFS object through its backing file needs an open, though.
             if fs.config.readOnly, conn.pointee.capable & UInt32(FUSE_CAP_NO_OPEN_SUPPORT) != 0,
-               !(fs.backingFiles.wanted && fs.store.usesLFS) { fs.noOpen = true }
+               !fs.seeksBackingFiles { fs.noOpen = true }
             fs.logger.debug("init: kernel protocol \(conn.pointee.proto_major).\(conn.pointee.proto_minor)")
         }
         ops.lookup = { req, parent, name in
