@@ -24,32 +24,41 @@ import TestSupport
         return (repo, work)
     }
 
+    /// `makeRepo`'s repository mounted with `arguments` in a new temp folder (`name`): `body`
+    /// runs while it is mounted, and it is unmounted however `body` ends.
+    static func withMountedRepo(_ name: String, arguments: [String] = [],
+                                _ body: (_ mount: Mount, _ repo: String, _ work: String) throws -> Void) throws {
+        let dir = TempDir(name)
+        let (repo, work) = try makeRepo(dir)
+        let mount = try Mount(repo, in: dir, arguments: arguments)
+        defer { mount.unmount() }
+        try body(mount, repo, work)
+    }
+
     /// The content git-lfs gives for `path` at `revision` of the work tree.
     static func lfsContent(_ work: String, _ revision: String, _ path: String) throws -> Data {
         try runData(["sh", "-c", "git show '\(revision):\(path)' | git lfs smudge"], cwd: work, env: gitEnv)
     }
 
     @Test func lfsFilesReadAsTheirContentInTheBranchAndInHistory() throws {
-        let dir = TempDir("lfs-read")
-        let (repo, work) = try Self.makeRepo(dir)
-        let mount = try Mount(repo, in: dir)
-        defer { mount.unmount() }
-        let tip = try Self.lfsContent(work, "HEAD", "data/big.bin")
-        let old = try Self.lfsContent(work, "HEAD~1", "data/big.bin")
-        #expect(tip.count == 5_000_000 && old.count == 3_000_000)
-        #expect(FileManager.default.contents(atPath: mount.path("data/big.bin")) == tip)
-        #expect(FileManager.default.contents(atPath: mount.path("@~1/data/big.bin")) == old)
-        #expect(try run(["stat", "-c", "%s", mount.path("data/big.bin"), mount.path("@~1/data/big.bin")]) == "5000000\n3000000\n")
-        #expect(contents(mount.path("notes.txt")) == "plain\n")
-        // Random offsets, as a program seeking through a file reads them.
-        for offset in [0, 4095, 1_234_567, 4_999_000] {
-            let piece = try runData(["dd", "if=\(mount.path("data/big.bin"))", "bs=1", "skip=\(offset)", "count=1000", "status=none"])
-            #expect(piece == tip.subdata(in: offset..<min(tip.count, offset + 1000)), "at \(offset)")
+        try Self.withMountedRepo("lfs-read") { mount, repo, work in
+            let tip = try Self.lfsContent(work, "HEAD", "data/big.bin")
+            let old = try Self.lfsContent(work, "HEAD~1", "data/big.bin")
+            #expect(tip.count == 5_000_000 && old.count == 3_000_000)
+            #expect(FileManager.default.contents(atPath: mount.path("data/big.bin")) == tip)
+            #expect(FileManager.default.contents(atPath: mount.path("@~1/data/big.bin")) == old)
+            #expect(try run(["stat", "-c", "%s", mount.path("data/big.bin"), mount.path("@~1/data/big.bin")]) == "5000000\n3000000\n")
+            #expect(contents(mount.path("notes.txt")) == "plain\n")
+            // Random offsets, as a program seeking through a file reads them.
+            for offset in [0, 4095, 1_234_567, 4_999_000] {
+                let piece = try runData(["dd", "if=\(mount.path("data/big.bin"))", "bs=1", "skip=\(offset)", "count=1000", "status=none"])
+                #expect(piece == tip.subdata(in: offset..<min(tip.count, offset + 1000)), "at \(offset)")
+            }
+            // The per-file view shows both versions' content too (in either order: the two
+            // commits may share a second, and then sort by hash).
+            let versions = try run(["ls", mount.path("@/versions/data/big.bin")]).split(separator: "\n")
+            #expect(Set(versions.map { FileManager.default.contents(atPath: mount.path("@/versions/data/big.bin/\($0)")) }) == [old, tip])
         }
-        // The per-file view shows both versions' content too (in either order: the two
-        // commits may share a second, and then sort by hash).
-        let versions = try run(["ls", mount.path("@/versions/data/big.bin")]).split(separator: "\n")
-        #expect(Set(versions.map { FileManager.default.contents(atPath: mount.path("@/versions/data/big.bin/\($0)")) }) == [old, tip])
     }
 
     /// A pointer whose object is not in the local store has the object's size, and reading
@@ -89,12 +98,11 @@ import TestSupport
 
     /// `--no-lfs` shows what the commits hold: the pointers.
     @Test func noLFSShowsThePointers() throws {
-        let dir = TempDir("lfs-off")
-        let (repo, work) = try Self.makeRepo(dir)
-        let mount = try Mount(repo, in: dir, arguments: ["--no-lfs"])
-        defer { mount.unmount() }
-        #expect(contents(mount.path("data/big.bin")) == (try run(["git", "show", "HEAD:data/big.bin"], cwd: work)))
-        #expect(contents(mount.path("data/big.bin"))?.hasPrefix("version https://git-lfs.github.com/spec/v1\n") == true)
+        try Self.withMountedRepo("lfs-off", arguments: ["--no-lfs"]) { mount, repo, work in
+            let pointer = try run(["git", "show", "HEAD:data/big.bin"], cwd: work)
+            #expect(contents(mount.path("data/big.bin")) == pointer)
+            #expect(contents(mount.path("data/big.bin"))?.hasPrefix("version https://git-lfs.github.com/spec/v1\n") == true)
+        }
     }
 
     // MARK: Writing
@@ -180,16 +188,14 @@ import TestSupport
     /// Changing an LFS file through the mount starts from its content and commits a pointer
     /// to the new content.
     @Test func appendingToAnLFSFileKeepsItInLFS() throws {
-        let dir = TempDir("lfs-append")
-        let (repo, work) = try Self.makeRepo(dir)
-        let mount = try Mount(repo, in: dir)
-        defer { mount.unmount() }
-        try run(["sh", "-c", "printf more >> '\(mount.path("data/big.bin"))' && sync '\(mount.path("data/big.bin"))'"])
-        #expect(try Self.isPointer(repo, "data/big.bin"))
-        var expected = try Self.lfsContent(work, "HEAD", "data/big.bin")
-        expected.append(contentsOf: Array("more".utf8))
-        #expect(FileManager.default.contents(atPath: mount.path("data/big.bin")) == expected)
-        #expect(try run(["git", "--git-dir=\(repo)", "cat-file", "-p", "main:data/big.bin"]).hasSuffix("size 5000004\n"))
+        try Self.withMountedRepo("lfs-append") { mount, repo, work in
+            try run(["sh", "-c", "printf more >> '\(mount.path("data/big.bin"))' && sync '\(mount.path("data/big.bin"))'"])
+            #expect(try Self.isPointer(repo, "data/big.bin"))
+            var expected = try Self.lfsContent(work, "HEAD", "data/big.bin")
+            expected.append(contentsOf: Array("more".utf8))
+            #expect(FileManager.default.contents(atPath: mount.path("data/big.bin")) == expected)
+            #expect(try run(["git", "--git-dir=\(repo)", "cat-file", "-p", "main:data/big.bin"]).hasSuffix("size 5000004\n"))
+        }
     }
 
     /// With `--remote`, the objects a commit needs reach the remote before the branch does.

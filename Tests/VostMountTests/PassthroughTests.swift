@@ -22,55 +22,51 @@ import TestSupport
     @Test(arguments: [[], ["--read-only"]])
     func lfsFilesAreReadStraightFromTheStore(arguments: [String]) throws {
         guard Self.requireRoot() else { return }
-        let dir = TempDir("passthrough-read")
-        let (repo, work) = try LFSTests.makeRepo(dir)
-        let mount = try Mount(repo, in: dir, arguments: arguments)
-        defer { mount.unmount() }
-        #expect(try statusObject(mount)["passthrough"] as? Bool == true)
-        let tip = try LFSTests.lfsContent(work, "HEAD", "data/big.bin")
-        let old = try LFSTests.lfsContent(work, "HEAD~1", "data/big.bin")
-        let current = try #require(FileHandle(forReadingAtPath: mount.path("data/big.bin")))
-        let previous = try #require(FileHandle(forReadingAtPath: mount.path("@~1/data/big.bin")))
-        #expect(try Self.backedOpens(mount) == 2)
-        #expect(current.readDataToEndOfFile() == tip)
-        #expect(previous.readDataToEndOfFile() == old)
-        let pieces = try python("""
-        import mmap, os, sys
-        with open(sys.argv[1], "rb") as f:
-            m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
-            print(m[4_000_000:4_000_016].hex(), os.pread(f.fileno(), 16, 123_457).hex())
-        """, [mount.path("data/big.bin")])
-        let hex = { (range: Range<Int>) in tip.subdata(in: range).map { String(format: "%02x", $0) }.joined() }
-        #expect(pieces == "\(hex(4_000_000..<4_000_016)) \(hex(123_457..<123_473))\n")
-        try current.close()
-        try previous.close()
-        // Releases reach the daemon after close returns.
-        #expect(eventually(within: 5) { (try? Self.backedOpens(mount)) == 0 })
-        #expect(contents(mount.path("notes.txt")) == "plain\n")
+        try LFSTests.withMountedRepo("passthrough-read", arguments: arguments) { mount, repo, work in
+            #expect(try statusObject(mount)["passthrough"] as? Bool == true)
+            let tip = try LFSTests.lfsContent(work, "HEAD", "data/big.bin")
+            let old = try LFSTests.lfsContent(work, "HEAD~1", "data/big.bin")
+            let current = try #require(FileHandle(forReadingAtPath: mount.path("data/big.bin")))
+            let previous = try #require(FileHandle(forReadingAtPath: mount.path("@~1/data/big.bin")))
+            #expect(try Self.backedOpens(mount) == 2)
+            #expect(current.readDataToEndOfFile() == tip)
+            #expect(previous.readDataToEndOfFile() == old)
+            let pieces = try python("""
+            import mmap, os, sys
+            with open(sys.argv[1], "rb") as f:
+                m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+                print(m[4_000_000:4_000_016].hex(), os.pread(f.fileno(), 16, 123_457).hex())
+            """, [mount.path("data/big.bin")])
+            let hex = { (range: Range<Int>) in tip.subdata(in: range).map { String(format: "%02x", $0) }.joined() }
+            #expect(pieces == "\(hex(4_000_000..<4_000_016)) \(hex(123_457..<123_473))\n")
+            try current.close()
+            try previous.close()
+            // Releases reach the daemon after close returns.
+            #expect(eventually(within: 5) { (try? Self.backedOpens(mount)) == 0 })
+            #expect(contents(mount.path("notes.txt")) == "plain\n")
+        }
     }
 
     /// While a file is read through its object, writing or truncating it is ETXTBSY (as for
     /// a running program); once the reader closes, both work, and the file stays in LFS.
     @Test func writingAFileWhileItIsReadThroughItsObjectIsTextFileBusy() throws {
         guard Self.requireRoot() else { return }
-        let dir = TempDir("passthrough-busy")
-        let (repo, work) = try LFSTests.makeRepo(dir)
-        let mount = try Mount(repo, in: dir)
-        defer { mount.unmount() }
-        let file = mount.path("data/big.bin")
-        let reader = try #require(FileHandle(forReadingAtPath: file))
-        for command in ["printf x >> '\(file)'", "truncate -s 0 '\(file)'"] {
-            let (status, message) = try runFailing(["sh", "-c", command])
-            #expect(status != 0 && message.contains("Text file busy"), "\(command): \(message)")
+        try LFSTests.withMountedRepo("passthrough-busy") { mount, repo, work in
+            let file = mount.path("data/big.bin")
+            let reader = try #require(FileHandle(forReadingAtPath: file))
+            for command in ["printf x >> '\(file)'", "truncate -s 0 '\(file)'"] {
+                let (status, message) = try runFailing(["sh", "-c", command])
+                #expect(status != 0 && message.contains("Text file busy"), "\(command): \(message)")
+            }
+            try run(["sh", "-c", "echo other > '\(mount.path("notes.txt"))'"])
+            var expected = try LFSTests.lfsContent(work, "HEAD", "data/big.bin")
+            #expect(reader.readDataToEndOfFile() == expected)
+            try reader.close()
+            try run(["sh", "-c", "printf more >> '\(file)' && sync '\(file)'"])
+            expected.append(contentsOf: Array("more".utf8))
+            #expect(FileManager.default.contents(atPath: file) == expected)
+            #expect(try LFSTests.isPointer(repo, "data/big.bin"))
         }
-        try run(["sh", "-c", "echo other > '\(mount.path("notes.txt"))'"])
-        var expected = try LFSTests.lfsContent(work, "HEAD", "data/big.bin")
-        #expect(reader.readDataToEndOfFile() == expected)
-        try reader.close()
-        try run(["sh", "-c", "printf more >> '\(file)' && sync '\(file)'"])
-        expected.append(contentsOf: Array("more".utf8))
-        #expect(FileManager.default.contents(atPath: file) == expected)
-        #expect(try LFSTests.isPointer(repo, "data/big.bin"))
     }
 
     /// A file open the ordinary way when its commit turns it into an LFS object keeps every
@@ -103,25 +99,23 @@ import TestSupport
     /// reader keeps the old content.
     @Test func anotherWritersChangeIsReadWhileTheOldObjectIsOpen() throws {
         guard Self.requireRoot() else { return }
-        let dir = TempDir("passthrough-moved")
-        let (repo, work) = try LFSTests.makeRepo(dir)
-        let mount = try Mount(repo, in: dir)
-        defer { mount.unmount() }
-        let file = mount.path("data/big.bin")
-        let old = try LFSTests.lfsContent(work, "HEAD", "data/big.bin")
-        let reader = try #require(FileHandle(forReadingAtPath: file))
-        defer { try? reader.close() }
-        try run(["sh", "-c", """
-            head -c 4000000 /dev/urandom > data/big.bin && git commit -q -am three && \
-            git lfs push --all 'file://\(repo)' && git push -q --no-verify '\(repo)' main
-            """], cwd: work, env: gitEnv)
-        let new = try LFSTests.lfsContent(work, "HEAD", "data/big.bin")
-        #expect(eventually(within: 5) { FileManager.default.contents(atPath: file) == new })
-        let second = try #require(FileHandle(forReadingAtPath: file))
-        defer { try? second.close() }
-        #expect(try Self.backedOpens(mount) == 2)
-        #expect(second.readDataToEndOfFile() == new)
-        #expect(reader.readDataToEndOfFile() == old)
+        try LFSTests.withMountedRepo("passthrough-moved") { mount, repo, work in
+            let file = mount.path("data/big.bin")
+            let old = try LFSTests.lfsContent(work, "HEAD", "data/big.bin")
+            let reader = try #require(FileHandle(forReadingAtPath: file))
+            defer { try? reader.close() }
+            try run(["sh", "-c", """
+                head -c 4000000 /dev/urandom > data/big.bin && git commit -q -am three && \
+                git lfs push --all 'file://\(repo)' && git push -q --no-verify '\(repo)' main
+                """], cwd: work, env: gitEnv)
+            let new = try LFSTests.lfsContent(work, "HEAD", "data/big.bin")
+            #expect(eventually(within: 5) { FileManager.default.contents(atPath: file) == new })
+            let second = try #require(FileHandle(forReadingAtPath: file))
+            defer { try? second.close() }
+            #expect(try Self.backedOpens(mount) == 2)
+            #expect(second.readDataToEndOfFile() == new)
+            #expect(reader.readDataToEndOfFile() == old)
+        }
     }
 
     /// Readers and appenders at once on one LFS file, for a few seconds: the opens switch
@@ -179,17 +173,15 @@ import TestSupport
     /// nothing is refused.
     @Test(arguments: [["--no-passthrough"], ["-o", "nopassthrough"]])
     func withoutPassthroughReadsGoThroughTheMount(arguments: [String]) throws {
-        let dir = TempDir("passthrough-off")
-        let (repo, work) = try LFSTests.makeRepo(dir)
-        let mount = try Mount(repo, in: dir, arguments: arguments)
-        defer { mount.unmount() }
-        #expect(try statusObject(mount)["passthrough"] as? Bool == false)
-        let reader = try #require(FileHandle(forReadingAtPath: mount.path("data/big.bin")))
-        defer { try? reader.close() }
-        #expect(try Self.backedOpens(mount) == 0)
-        try run(["sh", "-c", "printf more >> '\(mount.path("data/big.bin"))'"])
-        var expected = try LFSTests.lfsContent(work, "HEAD", "data/big.bin")
-        expected.append(contentsOf: Array("more".utf8))
-        #expect(FileManager.default.contents(atPath: mount.path("data/big.bin")) == expected)
+        try LFSTests.withMountedRepo("passthrough-off", arguments: arguments) { mount, repo, work in
+            #expect(try statusObject(mount)["passthrough"] as? Bool == false)
+            let reader = try #require(FileHandle(forReadingAtPath: mount.path("data/big.bin")))
+            defer { try? reader.close() }
+            #expect(try Self.backedOpens(mount) == 0)
+            try run(["sh", "-c", "printf more >> '\(mount.path("data/big.bin"))'"])
+            var expected = try LFSTests.lfsContent(work, "HEAD", "data/big.bin")
+            expected.append(contentsOf: Array("more".utf8))
+            #expect(FileManager.default.contents(atPath: mount.path("data/big.bin")) == expected)
+        }
     }
 }
