@@ -17,6 +17,9 @@ public enum SnapshotError: Error, Equatable, Sendable, CustomStringConvertible {
     case alreadyExists(String)
     /// The branch moved since the snapshot was taken; re-read it and try again.
     case stale(String)
+    /// The node was replaced or removed by another writer's commit that this mount took in
+    /// (the kernel may still hold its old inode for a moment): look the name up again.
+    case superseded(String)
     /// A path with `..`, an empty segment, NUL, or a `.git` component.
     case invalidPath(String)
     /// A revision string that does not parse or does not name exactly one commit.
@@ -43,6 +46,7 @@ public enum SnapshotError: Error, Equatable, Sendable, CustomStringConvertible {
         case .readOnly(let what): return "read-only: \(what)"
         case .alreadyExists(let what): return "already exists: \(what)"
         case .stale(let what): return "stale snapshot: \(what)"
+        case .superseded(let what): return "replaced by another writer: \(what)"
         case .invalidPath(let what): return "invalid path: \(what)"
         case .invalidRevision(let what): return "invalid revision: \(what)"
         case .invalidArgument(let what): return "invalid argument: \(what)"

@@ -31,6 +31,9 @@ func errnoValue(for error: Error) -> Int32 {
         case .readOnly: return EROFS
         case .alreadyExists: return EEXIST
         case .stale: return EAGAIN
+        // The kernel answers ESTALE from open, truncate, chmod and lookups by looking the
+        // name up again (LOOKUP_REVAL), which finds the node that replaced this one.
+        case .superseded: return ESTALE
         case .invalidPath: return EINVAL
         case .invalidArgument: return EINVAL
         case .notPermitted: return EPERM

@@ -63,13 +63,20 @@ extension Filesystem {
         if writing {
             prefill.beginWriting(work)
             do {
-                if flags & O_TRUNC != 0 { try workspace!.truncate(work, to: 0) }
+                // Counted first: a node that another writer's commit replaced is refused
+                // here (ESTALE: the kernel looks the name up again and opens the new node).
+                try workspace!.openedForWriting(work)
+                do {
+                    if flags & O_TRUNC != 0 { try workspace!.truncate(work, to: 0) }
+                } catch {
+                    workspace!.closedForWriting(work)
+                    throw error
+                }
             } catch {
                 prefill.endWriting(work)
                 backingFiles.close(id)
                 throw error
             }
-            workspace!.openedForWriting(work)
         } else if way == .ordinary, let session {
             // Only committed content is pushed: pending content was written through the
             // kernel, which has it already.
@@ -111,14 +118,19 @@ extension Filesystem {
         }
         let id = inodes.number(.work(work))
         _ = try backingFiles.open(id, writing: true, content: nil)
-        if existed, flags & O_TRUNC != 0 {
-            do { try workspace!.truncate(work, to: 0) } catch {
-                backingFiles.close(id)
-                throw error
+        do {
+            try workspace!.openedForWriting(work)
+            if existed, flags & O_TRUNC != 0 {
+                do { try workspace!.truncate(work, to: 0) } catch {
+                    workspace!.closedForWriting(work)
+                    throw error
+                }
             }
+        } catch {
+            backingFiles.close(id)
+            throw error
         }
         prefill.beginWriting(work)
-        workspace!.openedForWriting(work)
         return (.work(work), handles.add(.work(OpenFile(node: work, writable: true))))
     }
 

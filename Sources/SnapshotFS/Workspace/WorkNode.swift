@@ -36,6 +36,12 @@ public final class WorkNode: Hashable, @unchecked Sendable {
     /// was before it was staged (`original`, nil for a new file) until it is rewritten.
     var failedWrite = false
     var original: ObjectID?
+    /// Another writer's commit, taken in, replaced or removed this node (see
+    /// `Workspace.retire`). The kernel learns of it asynchronously, so it may still open or
+    /// change the old inode for a moment: every change to a superseded node is refused with
+    /// `SnapshotError.superseded` (ESTALE, which makes the kernel look the name up again),
+    /// never applied to a node no commit will see.
+    var superseded = false
 
     /// Fixed at creation, so they can be read without the lock.
     public let isDirectory: Bool

@@ -38,6 +38,12 @@ extension Workspace {
         contentChanged(below: node.parent)
     }
 
+    /// Changes go only to nodes that a commit will see: a node that another writer's commit
+    /// replaced is `superseded` (see `WorkNode.superseded`). Under the lock.
+    private func live(_ node: WorkNode) throws {
+        if node.superseded { throw SnapshotError.superseded("the file or directory was replaced by another writer's commit") }
+    }
+
     private func setEntries(_ dir: WorkNode, _ change: (inout [[UInt8]: WorkNode]) throws -> Void) throws {
         var entries = try self.entries(dir)
         dir.content = .tree(ObjectID.zero)  // drop the dictionary's other reference while editing
@@ -52,6 +58,7 @@ extension Workspace {
     }
 
     private func checkFree(_ dir: WorkNode, _ name: [UInt8]) throws {
+        try live(dir)
         try Self.checkNew(name)
         if try entries(dir)[name] != nil { throw SnapshotError.alreadyExists(RepoPath.show(name)) }
     }
@@ -96,6 +103,7 @@ extension Workspace {
     /// `unlink` (`directory` false) or `rmdir` (true, and only when empty).
     public func remove(in dir: WorkNode, _ name: [UInt8], directory: Bool) throws {
         try locked {
+            try live(dir)
             guard let node = try entries(dir)[name] else { throw SnapshotError.notFound(RepoPath.show(name)) }
             if directory {
                 guard node.isDirectory else { throw SnapshotError.notADirectory(RepoPath.show(name)) }
@@ -114,6 +122,8 @@ extension Workspace {
     public func rename(from source: WorkNode, _ name: [UInt8], to target: WorkNode, _ newName: [UInt8],
                        noReplace: Bool = false, exchange: Bool = false) throws {
         try locked {
+            try live(source)
+            try live(target)
             guard let node = try entries(source)[name] else { throw SnapshotError.notFound(RepoPath.show(name)) }
             try Self.checkNew(newName)
             // A directory cannot move below itself.
@@ -162,6 +172,7 @@ extension Workspace {
     /// Writes at `offset`; a gap past the end reads as zeros.
     public func write(_ node: WorkNode, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
         try locked {
+            try live(node)
             guard node.mode.isFile else { throw SnapshotError.isADirectory("not a file") }
             let end = offset + bytes.count
             if case .bytes(var data) = node.content, end <= Self.smallFile,
@@ -182,6 +193,7 @@ extension Workspace {
     public func truncate(_ node: WorkNode, to length: Int) throws {
         guard length >= 0 else { throw SnapshotError.invalidArgument("negative size") }
         try locked {
+            try live(node)
             guard node.mode.isFile else { throw SnapshotError.isADirectory("not a file") }
             if case .bytes(var data) = node.content, length <= Self.smallFile,
                memoryBytes + max(0, length - data.count) <= Self.memoryBudget {
@@ -203,6 +215,7 @@ extension Workspace {
     /// Reserves space for `length` bytes (`fallocate` mode 0): grows the file if shorter.
     public func allocate(_ node: WorkNode, length: Int) throws {
         try locked {
+            try live(node)
             guard node.mode.isFile else { throw SnapshotError.isADirectory("not a file") }
             try failing(node) { try staged(node).allocate(length) }
             fileChanged(node)
@@ -211,7 +224,8 @@ extension Workspace {
 
     /// `chmod`: a file is executable if any execute bit is set; other bits have no place in Git.
     public func setExecutable(_ node: WorkNode, _ executable: Bool) throws {
-        locked {
+        try locked {
+            try live(node)
             guard node.mode.isFile else { return }
             let mode: FileMode = executable ? .executable : .file
             guard mode != node.mode else { return }
@@ -230,8 +244,15 @@ extension Workspace {
         }
     }
 
-    /// Counts descriptors open for writing (for the quiet-mount commit).
-    public func openedForWriting(_ node: WorkNode) { locked { node.writers += 1; openWriters += 1 } }
+    /// Counts descriptors open for writing (for the quiet-mount commit). A node being
+    /// written is never superseded, so the check here covers every later write through it.
+    public func openedForWriting(_ node: WorkNode) throws {
+        try locked {
+            try live(node)
+            node.writers += 1
+            openWriters += 1
+        }
+    }
     /// The matching close of `openedForWriting`; the quiet-mount timer starts again from here.
     public func closedForWriting(_ node: WorkNode) {
         locked {

@@ -56,8 +56,15 @@ extension Workspace {
             memoryBytes = 0
             nextMessage = nil
             changedNodes.removeAll()
-            _base = snapshot
-            if snapshot.treeID != ours { sync(root, to: snapshot.treeID, into: &invalidations) }
+            if snapshot.treeID == ours {
+                _base = snapshot
+            } else if let trees = try? treesToTakeIn(snapshot.treeID) {
+                _base = snapshot
+                sync(root, to: snapshot.treeID, trees, into: &invalidations)
+            }
+            // (else: the merged tree could not be read. The commit stands; the workspace keeps
+            // showing `ours` on its old base, which is what a later commit merges from, and
+            // the next `refresh` takes the merged tip in.)
             return tree == onto.treeID ? nil : snapshot
         }
         if !invalidations.isEmpty { onInvalidate?(invalidations) }
@@ -73,8 +80,11 @@ extension Workspace {
         let moved: Bool = try locked {
             guard root.committedID != nil else { return false }
             guard let tip = try store.branches.get(branch), tip.commitID != _base.commitID else { return false }
+            // Every tree is read before anything changes: a read error leaves the workspace
+            // as it was (and is retried at the next poll), never half taken in.
+            let trees = try treesToTakeIn(tip.treeID)
             _base = tip
-            sync(root, to: tip.treeID, into: &invalidations)
+            sync(root, to: tip.treeID, trees, into: &invalidations)
             return true
         }
         if !invalidations.isEmpty { onInvalidate?(invalidations) }
@@ -213,11 +223,31 @@ extension Workspace {
 
     // MARK: Taking in another tree
 
-    /// Makes the (clean) subtree at `dir` show `tree`: nodes whose content is the same stay
-    /// (so open files and the kernel's caches stay right); changed ones are replaced by new
-    /// nodes, and the kernel is told to forget the names. A file open for writing here is
-    /// kept and marked pending: it is being written, and its writer's version will win.
-    private func sync(_ dir: WorkNode, to tree: ObjectID, into invalidations: inout [Invalidation]) {
+    /// The trees `sync(root, to: tree)` will look into, read first so that taking a tree in
+    /// cannot fail half-way: a directory that kept its old entries while its parent recorded
+    /// the new tree would write the old subtree back at the next commit, undoing another
+    /// writer's change. Under the lock.
+    private func treesToTakeIn(_ tree: ObjectID) throws -> [ObjectID: Tree] {
+        var trees: [ObjectID: Tree] = [:]
+        func visit(_ dir: WorkNode, _ tree: ObjectID) throws {
+            guard case .directory(let entries, let committed) = dir.content, committed != tree, trees[tree] == nil else { return }
+            let fresh = try store.tree(tree)
+            trees[tree] = fresh
+            for entry in fresh.entries where entry.mode == .directory {
+                if let old = entries[entry.name], old.isDirectory { try visit(old, entry.id) }
+            }
+        }
+        try visit(root, tree)
+        return trees
+    }
+
+    /// Makes the (clean) subtree at `dir` show `tree`, whose looked-into directories are in
+    /// `trees` (`treesToTakeIn`): nodes whose content is the same stay (so open files and
+    /// the kernel's caches stay right); changed ones are replaced by new nodes, the old ones
+    /// `retire`d, and the kernel is told to forget the names. A file open for writing here
+    /// (or a directory holding one) is kept and marked pending: it is being written, and its
+    /// writer's version will win.
+    private func sync(_ dir: WorkNode, to tree: ObjectID, _ trees: [ObjectID: Tree], into invalidations: inout [Invalidation]) {
         switch dir.content {
         case .tree(let id):
             if id != tree {
@@ -226,28 +256,28 @@ extension Workspace {
                 invalidations.append(.node(dir))
             }
         case .directory(var entries, let committed):
-            guard committed != tree, let fresh = try? store.tree(tree) else { return }
+            guard committed != tree, let fresh = trees[tree] else { return }
             var keptPending = false
             var seen = Set<[UInt8]>()
             for entry in fresh.entries {
                 seen.insert(entry.name)
                 if let old = entries[entry.name] {
                     if old.isDirectory, entry.mode == .directory {
-                        sync(old, to: entry.id, into: &invalidations)
+                        sync(old, to: entry.id, trees, into: &invalidations)
                         if old.committedID == nil { keptPending = true }
                         continue
                     }
                     if old.mode == entry.mode, old.committedID == entry.id { continue }
-                    if old.writers > 0 { keptPending = true; continue }
-                    old.parent = nil
+                    if Self.isBeingWritten(old) { keptPending = true; continue }
+                    Self.retire(old)
                 }
                 entries[entry.name] = .committed(entry, parent: dir)
                 invalidations.append(.entry(parent: dir, name: entry.name))
             }
             for (name, old) in entries where !seen.contains(name) {
-                if old.writers > 0 { keptPending = true; continue }
+                if Self.isBeingWritten(old) { keptPending = true; continue }
                 entries.removeValue(forKey: name)
-                old.parent = nil
+                Self.retire(old)
                 invalidations.append(.entry(parent: dir, name: name))
             }
             dir.content = .directory(entries: entries, committed: keptPending ? nil : tree)
@@ -256,5 +286,23 @@ extension Workspace {
         default:
             return
         }
+    }
+
+    /// Whether a file, or any file below a directory, is open for writing. Under the lock.
+    private static func isBeingWritten(_ node: WorkNode) -> Bool {
+        if node.writers > 0 { return true }
+        guard case .directory(let entries, _) = node.content else { return false }
+        return entries.values.contains { isBeingWritten($0) }
+    }
+
+    /// Detaches a node another writer's commit replaced or removed, and everything below
+    /// it that was looked into, and marks them `superseded`. Under the lock.
+    private static func retire(_ node: WorkNode) {
+        node.parent = nil
+        func mark(_ node: WorkNode) {
+            node.superseded = true
+            if case .directory(let entries, _) = node.content { entries.values.forEach(mark) }
+        }
+        mark(node)
     }
 }

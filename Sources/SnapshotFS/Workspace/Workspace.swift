@@ -131,8 +131,13 @@ public final class Workspace: @unchecked Sendable {
     }
 
     /// The node `name` in `dir`, nil if there is none.
+    /// A directory that another writer's commit removed answers `superseded`, so the kernel
+    /// looks its path up again instead of finding names in what is gone.
     public func child(_ dir: WorkNode, _ name: [UInt8]) throws -> WorkNode? {
-        try locked { try entries(dir)[name] }
+        try locked {
+            if dir.superseded { throw SnapshotError.superseded("the directory was removed by another writer's commit") }
+            return try entries(dir)[name]
+        }
     }
 
     /// A directory's entries sorted by name (bytes), as a listing shows them.
