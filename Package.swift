@@ -20,7 +20,12 @@ let package = Package(
         .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
         .target(
             name: "SnapshotFS",
-            dependencies: ["CGit2", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "CGit2", .product(name: "Crypto", package: "swift-crypto"),
+                // Failures no caller can see (a stale lock removed) are logged; the program
+                // using the engine chooses where logs go.
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "vostmount",

@@ -208,12 +208,10 @@ extension Store {
         let id = try writeCommit(tree: tree, parents: (expected.map { [$0] } ?? []) + extraParents, message: text)
         // libgit2 compares the ref with the base under the ref's own lock file (git's
         // protocol); vost.lock around it keeps vost and other vostmount writers in line too.
-        try lock.withLock {
-            do {
-                try git { try $0.updateRef(ref, to: id, expected: expected, message: "\(reflogPrefix)\(expected == nil ? " (initial)" : ""): \(text)") }
-            } catch SnapshotError.alreadyExists where expected == nil {
-                throw SnapshotError.stale("branch \(branch) was created meanwhile")
-            }
+        do {
+            try updatingRefs { try $0.updateRef(ref, to: id, expected: expected, message: "\(reflogPrefix)\(expected == nil ? " (initial)" : ""): \(text)") }
+        } catch SnapshotError.alreadyExists where expected == nil {
+            throw SnapshotError.stale("branch \(branch) was created meanwhile")
         }
         return Snapshot(store: self, commit: try commit(id), refName: branch, writable: true, changes: changes)
     }

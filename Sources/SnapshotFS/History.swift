@@ -77,11 +77,9 @@ extension Snapshot {
     private func move(to target: Snapshot, reflog: String) throws -> Snapshot {
         guard writable, let branch = refName else { throw SnapshotError.readOnly("\(commitHash) is not a branch") }
         let ref = "refs/heads/\(branch)"
-        try store.lock.withLock {
-            try store.git { repo in
-                guard try repo.resolve(ref: ref) == commitID else { throw SnapshotError.stale("branch \(branch) has moved") }
-                try repo.updateRef(ref, to: target.commitID, expected: commitID, message: reflog)
-            }
+        try store.updatingRefs { repo in
+            guard try repo.resolve(ref: ref) == commitID else { throw SnapshotError.stale("branch \(branch) has moved") }
+            try repo.updateRef(ref, to: target.commitID, expected: commitID, message: reflog)
         }
         return Snapshot(store: store, commit: target.commit, refName: branch, writable: true)
     }

@@ -53,9 +53,7 @@ public struct NoteNamespace: Sendable {
         let tree = try store.writeTree(entries)
         let message = batch.message
         let commit = try store.writeCommit(tree: tree, parents: tip.map { [$0] } ?? [], message: message)
-        try store.lock.withLock {
-            try store.git { try $0.updateRef(ref, to: commit, expected: tip, message: "notes: \(message)") }
-        }
+        try store.updatingRefs { try $0.updateRef(ref, to: commit, expected: tip, message: "notes: \(message)") }
     }
 
     func resolve(_ target: String) throws -> ObjectID {

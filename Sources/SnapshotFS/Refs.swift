@@ -51,21 +51,19 @@ public struct RefCollection: Sendable {
     /// to move one that exists.
     public func set(_ name: String, to snapshot: Snapshot) throws {
         let full = try fullName(name)
-        try store.lock.withLock {
-            try store.git { repo in
-                let current = try repo.resolve(ref: full)
-                if kind == .tag, current != nil { throw SnapshotError.alreadyExists("tag \(name)") }
-                let verb = current == nil ? "created from" : "reset to"
-                try repo.updateRef(full, to: snapshot.commitID, expected: current,
-                                   message: "\(kind == .branch ? "branch" : "tag"): \(verb) \(snapshot.commitHash)")
-            }
+        try store.updatingRefs { repo in
+            let current = try repo.resolve(ref: full)
+            if kind == .tag, current != nil { throw SnapshotError.alreadyExists("tag \(name)") }
+            let verb = current == nil ? "created from" : "reset to"
+            try repo.updateRef(full, to: snapshot.commitID, expected: current,
+                               message: "\(kind == .branch ? "branch" : "tag"): \(verb) \(snapshot.commitHash)")
         }
     }
 
     /// Deletes the ref, under `vost.lock` like every ref move; `notFound` if absent.
     public func delete(_ name: String) throws {
         let full = try fullName(name)
-        try store.lock.withLock { try store.git { try $0.deleteRef(full) } }
+        try store.updatingRefs { try $0.deleteRef(full) }
     }
 
     /// The reflog of `name`, newest first.

@@ -233,12 +233,10 @@ extension Store {
         guard try git({ try $0.resolve(ref: ref) }) == nil else { return }
         let message = "Initialize \(branch)"
         let commit = try writeCommit(tree: writeTree([]), parents: [], message: message)
-        try lock.withLock {
-            do {
-                try git { try $0.updateRef(ref, to: commit, expected: nil, message: "commit (initial): \(message)") }
-            } catch SnapshotError.alreadyExists {
-                return  // someone made it meanwhile: theirs stands
-            }
+        do {
+            try updatingRefs { try $0.updateRef(ref, to: commit, expected: nil, message: "commit (initial): \(message)") }
+        } catch SnapshotError.alreadyExists {
+            return  // someone made it meanwhile: theirs stands
         }
         if let head = branches.headName, !branches.contains(head) {
             try git { try $0.setSymbolic("HEAD", to: ref, message: "checkout: moving to \(branch)") }

@@ -156,10 +156,20 @@ extension Filesystem {
 
     /// `fsync`, `fdatasync` and `fsyncdir`: the batch commits, and the call returns once the
     /// commit and its ref are on disk.
+    /// A commit that fails is logged, and answered as a failed fsync is on any filesystem:
+    /// EIO (or the disk's own errno, ENOSPC), never EAGAIN, which no program retries an
+    /// fsync for. The batch stays pending.
     func sync() throws {
         guard let workspace, !config.readOnly else { return }
-        let made = try workspace.commit()
-        try store.syncToDisk()
+        let made: Snapshot?
+        do {
+            made = try workspace.commit()
+            try store.syncToDisk()
+        } catch {
+            logger.error("fsync: the batch could not be committed: \(error)")
+            if case SnapshotError.stale = error { throw Errno.io }
+            throw error
+        }
         if made != nil { committedHere() }
     }
 

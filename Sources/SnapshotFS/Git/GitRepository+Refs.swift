@@ -17,6 +17,11 @@ public struct ReflogEntry: Sendable, Equatable {
     public let message: String
 }
 
+/// A ref's lock file (`refs/heads/main.lock`) stood in the way of moving the ref.
+struct RefLockHeld: Error {
+    let path: String
+}
+
 extension GitRepository {
     /// The commit (or tag object) a ref points at, following symbolic refs; nil if absent.
     func resolve(ref name: String) throws -> ObjectID? {
@@ -75,11 +80,12 @@ extension GitRepository {
         } else {
             code = git_reference_create_matching(&ref, pointer, name, &new, 0, nil, message)
         }
-        // A lock file held by another writer (git itself does not take vost.lock) means the
-        // ref is being moved right now: as stale as a moved ref, and retried the same way.
-        if code == GIT_EMODIFIED.rawValue || code == GIT_ELOCKED.rawValue {
+        if code == GIT_EMODIFIED.rawValue {
             throw SnapshotError.stale("branch \(name.replacingOccurrences(of: "refs/heads/", with: "")) has moved")
         }
+        // The ref's lock file exists: `git` is moving it (git takes no vost.lock), or a
+        // process died while moving it. `Store.updatingRefs` tells the two apart.
+        if code == GIT_ELOCKED.rawValue { throw RefLockHeld(path: "\(path)/\(name).lock") }
         if code == GIT_EEXISTS.rawValue { throw SnapshotError.alreadyExists(name) }
         try check(code, "cannot update \(name)")
         git_reference_free(ref)
@@ -91,7 +97,9 @@ extension GitRepository {
         if code == GIT_ENOTFOUND.rawValue { throw SnapshotError.notFound(name) }
         try check(code, "ref \(name)")
         defer { git_reference_free(ref) }
-        try check(git_reference_delete(ref), "cannot delete \(name)")
+        let deleted = git_reference_delete(ref)
+        if deleted == GIT_ELOCKED.rawValue { throw RefLockHeld(path: "\(path)/\(name).lock") }
+        try check(deleted, "cannot delete \(name)")
     }
 
     /// Full names of the refs under `prefix` (`refs/heads/`), sorted.

@@ -106,11 +106,9 @@ public struct Remote: Sendable {
             let reason = rejected.first.map { String($0.split(separator: "\t").last ?? "") } ?? output.message
             throw SnapshotError.remote("push to \(name) (\(displayURL)): \(reason)")
         }
-        try store.lock.withLock {
-            try store.git { repo in
-                try repo.updateRef(trackingRef(branch), to: commit, expected: try repo.resolve(ref: trackingRef(branch)),
-                                   message: "update by push")
-            }
+        try store.updatingRefs { repo in
+            try repo.updateRef(trackingRef(branch), to: commit, expected: try repo.resolve(ref: trackingRef(branch)),
+                               message: "update by push")
         }
         return .pushed
     }

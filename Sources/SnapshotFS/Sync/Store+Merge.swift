@@ -60,7 +60,7 @@ extension Store {
             if attempt > 0 { usleep(UInt32.random(in: 1_000...20_000)) }
             guard let tip = try git({ try $0.resolve(ref: ref) }) else {
                 // An unborn branch simply starts at the other line.
-                try lock.withLock { try git { try $0.updateRef(ref, to: other, expected: nil, message: "merge \(label): created") } }
+                try updatingRefs { try $0.updateRef(ref, to: other, expected: nil, message: "merge \(label): created") }
                 return MergeOutcome(kind: .fastForward, tip: other, conflicts: [], lineMerged: [])
             }
             if try contains(other, in: tip) {
@@ -68,9 +68,7 @@ extension Store {
             }
             do {
                 if try contains(tip, in: other) {
-                    try lock.withLock {
-                        try git { try $0.updateRef(ref, to: other, expected: tip, message: "merge \(label): Fast-forward") }
-                    }
+                    try updatingRefs { try $0.updateRef(ref, to: other, expected: tip, message: "merge \(label): Fast-forward") }
                     return MergeOutcome(kind: .fastForward, tip: other, conflicts: [], lineMerged: [])
                 }
                 if fastForwardOnly {
@@ -85,9 +83,7 @@ extension Store {
                     message += "\n\nKept beside the published version:\n" + result.conflicts.map { "  \($0)" }.joined(separator: "\n")
                 }
                 let id = try writeCommit(tree: result.tree, parents: [tip, other], message: message)
-                try lock.withLock {
-                    try git { try $0.updateRef(ref, to: id, expected: tip, message: "merge \(label): Merge made by vostmount") }
-                }
+                try updatingRefs { try $0.updateRef(ref, to: id, expected: tip, message: "merge \(label): Merge made by vostmount") }
                 return MergeOutcome(kind: .merged, tip: id, conflicts: result.conflicts, lineMerged: result.lineMerged)
             } catch SnapshotError.stale {
                 continue
