@@ -18,9 +18,14 @@ public struct LFSPointer: Sendable, Equatable {
     static let minLength = version.utf8.count + "\noid sha256:".utf8.count + 64 + "\nsize 0\n".utf8.count
     static let version = "version https://git-lfs.github.com/spec/v1"
 
+    /// The most a pointer may claim (8 PiB). A pointer is input from whoever made the
+    /// commit: one claiming more (git-lfs itself allows up to 2^63 - 1) is not read as a
+    /// pointer, so no size arithmetic on it can overflow.
+    public static let maxSize = 1 << 53
+
     public init?(oid: String, size: Int) {
         guard oid.utf8.count == 64, oid.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }),
-              size >= 0 else { return nil }
+              size >= 0, size <= Self.maxSize else { return nil }
         self.oid = oid
         self.size = size
     }

@@ -54,6 +54,53 @@ public struct RepoPath: Hashable, Sendable, Comparable, CustomStringConvertible,
         name.count == 4 && name[0] == 0x2E && name[1] | 0x20 == 0x67 && name[2] | 0x20 == 0x69 && name[3] | 0x20 == 0x74
     }
 
+    /// Whether a name read from a tree may be shown: git's own `verify_path` rules for a
+    /// checkout, with its HFS and NTFS protections on. Refused: empty, `.`, `..`, `/` or NUL
+    /// inside, `.git` in any case, `.git` with ignorable Unicode code points anywhere in it
+    /// (HFS+ drops them), and `.git` or `git~1` followed only by dots and spaces or by
+    /// `:`/`\\` (NTFS drops the first and reads the rest as a stream or a folder). Such
+    /// an entry in a crafted tree could make `git` run inside the mount read its config.
+    public static func isServable(_ name: [UInt8]) -> Bool {
+        guard !name.isEmpty, name != [0x2E], name != [0x2E, 0x2E], !name.contains(0), !name.contains(0x2F) else { return false }
+        return !isGitDir(name) && !isNTFSDotGit(name) && !isHFSDotGit(name)
+    }
+
+    /// git's `is_ntfs_dotgit`: `.git` or `git~1` (any case), then only `.` and ` ` up to
+    /// the end, a `\\` or a `:`.
+    static func isNTFSDotGit(_ name: [UInt8]) -> Bool {
+        func lower(_ byte: UInt8) -> UInt8 { (0x41...0x5A).contains(byte) ? byte | 0x20 : byte }
+        let folded = name.map(lower)
+        let rest: ArraySlice<UInt8>
+        if folded.starts(with: Array(".git".utf8)) {
+            rest = folded.dropFirst(4)
+        } else if folded.starts(with: Array("git~1".utf8)) {
+            rest = folded.dropFirst(5)
+        } else {
+            return false
+        }
+        for byte in rest {
+            if byte == 0x5C || byte == 0x3A { return true }
+            if byte != 0x2E && byte != 0x20 { return false }
+        }
+        return true
+    }
+
+    /// git's `is_hfs_dotgit`: `.git` in any case once the code points HFS+ ignores
+    /// (U+200C-200F, U+202A-202E, U+206A-206F, U+FEFF) are left out.
+    static func isHFSDotGit(_ name: [UInt8]) -> Bool {
+        guard name.count > 4, let text = String(validating: name, as: UTF8.self) else { return false }
+        var kept: [UInt32] = []
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x200C...0x200F, 0x202A...0x202E, 0x206A...0x206F, 0xFEFF: continue
+            default:
+                kept.append(scalar.value)
+                if kept.count > 4 { return false }
+            }
+        }
+        return kept.count == 4 && isGitDir(kept.map { UInt8(truncatingIfNeeded: $0) }) && kept.allSatisfy { $0 < 0x80 }
+    }
+
     /// Hashes each name as one buffer: the synthesized version fed the hasher a byte at a
     /// time, which was the largest cost of a cold `find` over 100,000 files in the mount.
     public func hash(into hasher: inout Hasher) {

@@ -109,11 +109,19 @@ public final class Store: @unchecked Sendable {
         return try git { try $0.read(id) }
     }
 
+    /// An object a tree names but the repository lacks is a damaged repository, not a
+    /// missing name: EIO for that entry (`git`), never ENOENT (`notFound`).
+    private func present<R>(_ id: ObjectID, _ body: () throws -> R) throws -> R {
+        do { return try body() } catch SnapshotError.notFound {
+            throw SnapshotError.git(code: GIT_ENOTFOUND.rawValue, klass: 0, message: "object \(id) is missing from the repository")
+        }
+    }
+
     /// A tree by name, parsed once and cached (trees never change).
     public func tree(_ id: ObjectID) throws -> Tree {
         if id == .emptyTree { return .empty }
         if let hit = trees.get(id) { return hit }
-        let (type, data) = try smallObject(id)
+        let (type, data) = try present(id) { try smallObject(id) }
         guard type == GIT_OBJECT_TREE else { throw SnapshotError.notADirectory("\(id) is not a tree") }
         let tree = try Tree.parse(data, id: id)
         trees.put(id, tree, cost: max(1, tree.entries.count))
@@ -132,7 +140,7 @@ public final class Store: @unchecked Sendable {
 
     /// A blob's whole content. For large blobs prefer `BlobReader`, which streams.
     public func blob(_ id: ObjectID) throws -> [UInt8] {
-        let (type, data) = try git { try $0.read(id) }
+        let (type, data) = try present(id) { try git { try $0.read(id) } }
         guard type == GIT_OBJECT_BLOB else { throw SnapshotError.isADirectory("\(id) is not a blob") }
         sizes.put(id, data.count)
         return data
@@ -141,7 +149,7 @@ public final class Store: @unchecked Sendable {
     /// A blob's size, read from the object header without inflating the content.
     public func blobSize(_ id: ObjectID) throws -> Int {
         if let hit = sizes.get(id) { return hit }
-        let (_, size) = try git { try $0.header(id) }
+        let (_, size) = try present(id) { try git { try $0.header(id) } }
         sizes.put(id, size)
         return size
     }

@@ -50,6 +50,11 @@ public final class Tree: Sendable {
     public var directoryCount: Int { entries.reduce(0) { $0 + ($1.mode.isDirectory ? 1 : 0) } }
 
     /// Parses Git's tree format: `<octal mode> <name>\0<20-byte id>`, repeated.
+    ///
+    /// This is where names from a repository enter every view (the branch, history, merges,
+    /// commits): an entry git would refuse to check out (`RepoPath.isServable`) is left out,
+    /// and so is a second entry of one name, so no view shows it and no tree written from
+    /// this one holds it.
     static func parse(_ data: [UInt8], id: ObjectID) throws -> Tree {
         var entries: [TreeEntry] = []
         var i = 0
@@ -70,10 +75,13 @@ public final class Tree: Sendable {
             guard let oid = ObjectID(bytes: data[(i + 1)..<(i + 21)]) else {
                 throw SnapshotError.git(code: -1, klass: 0, message: "corrupt tree \(id)")
             }
-            entries.append(TreeEntry(name: name, mode: FileMode(parsing: mode), id: oid))
+            if RepoPath.isServable(name) { entries.append(TreeEntry(name: name, mode: FileMode(parsing: mode), id: oid)) }
             i += 21
         }
-        return Tree(entries: entries)
+        let tree = Tree(entries: entries)
+        guard zip(tree.entries, tree.entries.dropFirst()).contains(where: { $0.name == $1.name }) else { return tree }
+        var seen = Set<[UInt8]>()
+        return Tree(entries: entries.filter { seen.insert($0.name).inserted })
     }
 
     /// Git's serialised form of these entries, in Git's order.

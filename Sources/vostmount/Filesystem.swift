@@ -358,7 +358,7 @@ final class Filesystem: @unchecked Sendable {
         st.st_gid = config.gid
         st.st_size = off_t(size)
         st.st_blksize = 4096
-        st.st_blocks = blkcnt_t((size + 511) / 512)
+        st.st_blocks = blkcnt_t(size / 512 + (size % 512 == 0 ? 0 : 1))  // (size + 511 may overflow)
         let modified = times.modified ?? Timestamp(time)
         st.st_mtim = modified.timespec
         st.st_atim = (times.accessed ?? modified).timespec

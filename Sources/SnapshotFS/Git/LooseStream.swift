@@ -49,7 +49,7 @@ final class LooseStream: BlobStream {
             nul = head[0..<got].firstIndex(of: 0)
         }
         guard let nul, let space = head[0..<nul].firstIndex(of: 0x20),
-              let parsed = Int(String(decoding: head[(space + 1)..<nul], as: UTF8.self)) else {
+              let parsed = Int(String(decoding: head[(space + 1)..<nul], as: UTF8.self)), parsed >= 0 else {
             throw SnapshotError.git(code: -1, klass: 0, message: "corrupt loose object \(hex)")
         }
         size = parsed

@@ -142,8 +142,11 @@ final class PackFile {
         let type = Int(byte >> 4) & 7
         var size = Int(byte & 0x0F)
         var shift = 4
+        // Sizes and distances come from the pack: a crafted one may claim more than 63 bits,
+        // which must be a corrupt entry, not an overflow.
         while byte & 0x80 != 0 {
             byte = try next()
+            guard shift <= 56 else { throw corrupt }
             size |= Int(byte & 0x7F) << shift
             shift += 7
         }
@@ -153,6 +156,7 @@ final class PackFile {
             var distance = Int(byte & 0x7F)
             while byte & 0x80 != 0 {
                 byte = try next()
+                guard distance < Int.max >> 8 else { throw corrupt }
                 distance = ((distance + 1) << 7) | Int(byte & 0x7F)
             }
             guard distance > 0, distance <= offset else { throw corrupt }

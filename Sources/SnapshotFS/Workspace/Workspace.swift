@@ -158,7 +158,7 @@ public final class Workspace: @unchecked Sendable {
         try locked {
             var info = WorkInfo(mode: node.mode, size: 0, times: node.times, subdirectories: 0)
             switch node.content {
-            case .blob(let id): info.size = try lfs ? store.contentSize(id) : store.blobSize(id)
+            case .blob(let id): info.size = node.isGitlink ? 0 : try lfs ? store.contentSize(id) : store.blobSize(id)
             case .bytes(let bytes): info.size = bytes.count
             case .staged(let file): info.size = file.size
             case .tree(let id): info.subdirectories = try store.tree(id).directoryCount

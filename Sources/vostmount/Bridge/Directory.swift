@@ -1,5 +1,6 @@
 import CFuse
 import Foundation
+import SnapshotFS
 
 /// Filling `readdir`/`readdirplus` buffers from a directory handle's listing.
 enum Directory {
@@ -18,17 +19,19 @@ enum Directory {
             let (name, node) = entries[index]
             let isDotName = index < 2
             var attr: stat
+            // With `plus`, an entry whose attributes cannot be read (its object is missing
+            // or corrupt) is still listed, bare: the kernel takes a zero node id as "no
+            // attributes here" and looks it up when used, which answers EIO. One bad entry
+            // costs that entry, never its directory.
+            var full = plus && !isDotName
             if isDotName {
                 attr = stat()
                 attr.st_ino = ino_t(ino)
                 attr.st_mode = S_IFDIR
-            } else if plus {
-                if let view, let tree, let entry = tree[name] {
-                    attr = try fs.attributes(of: entry, in: view.snapshot, id: 0)
-                } else {
-                    attr = try fs.attributes(node, id: 0)
-                }
+            } else if plus, let read = try? attributes(name, node, view: view, tree: tree, fs: fs) {
+                attr = read
             } else {
+                full = false
                 attr = stat()
                 if view != nil, let tree, let entry = tree[name] {
                     attr.st_mode = entry.mode.isDirectory ? S_IFDIR : (entry.mode == .symlink ? S_IFLNK : S_IFREG)
@@ -40,7 +43,7 @@ enum Directory {
                 attr.st_ino = ino_t(fs.inodes.listed(node))
             }
             var entry = fuse_entry_param()
-            if plus && !isDotName {
+            if full {
                 // The number goes into the buffer now; the lookup is counted below, only once
                 // the entry is known to fit (the kernel receives exactly what fits).
                 let id = fs.inodes.number(node)
@@ -62,7 +65,7 @@ enum Directory {
             }
             let written = add()
             if written > size - used { break }
-            if plus && !isDotName {
+            if full {
                 // A history node forgotten meanwhile comes back under a new number: say that one.
                 let id = fs.inodes.lookedUp(node)
                 if id != entry.ino {
@@ -75,5 +78,13 @@ enum Directory {
             index += 1
         }
         buffer.withUnsafeBufferPointer { _ = fuse_reply_buf(req, $0.baseAddress, used) }
+    }
+
+    /// An entry's attributes: from the history tree being listed when there is one (no walk
+    /// from the root per name), else from the node.
+    private static func attributes(_ name: [UInt8], _ node: Node, view: (snapshot: Snapshot, path: RepoPath)?, tree: Tree?,
+                                   fs: Filesystem) throws -> stat {
+        if let view, let tree, let entry = tree[name] { return try fs.attributes(of: entry, in: view.snapshot, id: 0) }
+        return try fs.attributes(node, id: 0)
     }
 }
