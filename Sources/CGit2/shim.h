@@ -20,9 +20,28 @@ static inline int vost_git_enable_strict_hash_verification(int on) {
 }
 
 /* Linux calls Glibc's module shows only with _GNU_SOURCE. */
+#include <errno.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 static inline int vost_syncfs(int fd) { return (int)syscall(SYS_syncfs, fd); }
+#include <fcntl.h>
+static inline int vost_pipe_cloexec(int fds[2]) { return (int)syscall(SYS_pipe2, fds, O_CLOEXEC); }
+
+/* openat2(2) (Linux 5.6+), which glibc 2.36 does not wrap: opens `path` below `dirfd` with
+   `resolve` (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS...). -1 with errno ENOSYS on older kernels. */
+#include <linux/openat2.h>
+static inline int vost_openat2(int dirfd, const char *path, int flags, unsigned mode, unsigned long long resolve) {
+#ifdef SYS_openat2
+    struct open_how how = { .flags = (unsigned long long)(unsigned)flags, .mode = mode, .resolve = resolve };
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+static inline unsigned long long vost_resolve_beneath_no_symlinks(void) {
+    return RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+}
 
 /* posix_spawn's flag for a child in a session of its own (no controlling terminal), which
    glibc defines only with _GNU_SOURCE. */

@@ -203,10 +203,7 @@ final class Spool: @unchecked Sendable {
         self.id = id
         self.size = size
         self.stream = stream
-        var template = Array("\(directory)/vost-spool-XXXXXX".utf8CString)
-        fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw SnapshotError.posix("cannot create a spool in \(directory)") }
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        fd = try Syscalls.makeAnonymousFile(inPath: directory, prefix: "vost-spool-")
     }
 
     deinit {
@@ -352,18 +349,28 @@ final class LFSObjectFile: @unchecked Sendable {
     init(store: Store, pointer: LFSPointer) {
         self.pointer = pointer
         let path = store.lfsPath(pointer)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        var fd: Int32 = -1
         var info = stat()
-        if fd < 0 {
-            problem = "LFS object \(pointer.oid) is not in the local store (\(path))"
-        } else if fstat(fd, &info) != 0 || Int(info.st_size) != pointer.size {
-            problem = "LFS object \(pointer.oid) in \(path) has \(info.st_size) bytes, its pointer says \(pointer.size)"
-        } else {
-            problem = nil
+        do {
+            // Beneath the repository, no symlink on the way, a regular file, no blocking open:
+            // the store's content is whoever made the repository's.
+            fd = try Beneath.openRegularFile("\(store.lfsFolder(pointer))/\(pointer.oid)", in: store.path)
+            if fstat(fd, &info) != 0 || Int(info.st_size) != pointer.size {
+                problem = "LFS object \(pointer.oid) in \(path) has \(info.st_size) bytes, its pointer says \(pointer.size)"
+            } else {
+                problem = nil
+            }
+        } catch SnapshotError.io(let code, let message) {
+            switch code {
+            case ENOENT: problem = "LFS object \(pointer.oid) is not in the local store (\(path))"
+            case ELOOP, EXDEV: problem = "LFS object \(pointer.oid) is reached through a symlink in the store (\(path)): refused"
+            default: problem = "LFS object \(pointer.oid): \(message): \(String(cString: strerror(code)))"
+            }
+        } catch {
+            problem = "LFS object \(pointer.oid): \(error)"
         }
         self.fd = problem == nil ? fd : -1
         if problem != nil, fd >= 0 { close(fd) }
-
     }
 
     deinit { if fd >= 0 { close(fd) } }

@@ -12,10 +12,7 @@ public final class FileWriter {
     public internal(set) var snapshot: Snapshot?
 
     init(directory: String, finish: @escaping (Int32, Int) throws -> Snapshot?) throws {
-        var template = Array("\(directory)/vost-writer-XXXXXX".utf8CString)
-        fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw SnapshotError.posix("cannot create a temp file in \(directory)") }
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        fd = try Syscalls.makeAnonymousFile(inPath: directory, prefix: "vost-writer-")
         self.finish = finish
     }
 

@@ -72,9 +72,12 @@ extension Store {
     public var lfsObjectsDirectory: String { path + "/lfs/objects" }
 
     /// Where the object of `pointer` is, or would be, in the local LFS store.
-    public func lfsPath(_ pointer: LFSPointer) -> String {
-        let oid = pointer.oid
-        return "\(lfsObjectsDirectory)/\(oid.prefix(2))/\(oid.dropFirst(2).prefix(2))/\(oid)"
+    public func lfsPath(_ pointer: LFSPointer) -> String { "\(path)/\(lfsFolder(pointer))/\(pointer.oid)" }
+
+    /// The object's folder relative to the repository, `lfs/objects/aa/bb`: always opened
+    /// beneath the repository with no symlink on the way (see `Beneath`).
+    func lfsFolder(_ pointer: LFSPointer) -> String {
+        "lfs/objects/\(pointer.oid.prefix(2))/\(pointer.oid.dropFirst(2).prefix(2))"
     }
 
     /// Whether this repository uses Git LFS: it has an LFS store, or `noteLFSInUse` was
@@ -137,12 +140,11 @@ extension Store {
     }
 
     private func writeLFSObject(size: Int, fill: (UnsafeMutableRawBufferPointer, Int, Int) throws -> Void) throws -> LFSPointer {
-        let root = path + "/lfs"
-        for dir in [root, root + "/tmp", root + "/objects"] where mkdir(dir, 0o755) != 0 && errno != EEXIST {
-            throw SnapshotError.posix("cannot create \(dir)")
-        }
+        // The store's folders are made beneath the repository, never through a symlink a
+        // repository's author left there (which would store objects outside it).
+        close(try Beneath.directory("lfs/objects", in: path))
         noteLFSInUse()
-        let file = try ObjectFile(in: root + "/tmp", prefix: "vostmount-")
+        let file = try ObjectFile(.beneath(root: path), in: "lfs/tmp", prefix: "vostmount-")
         var stored = false
         defer { if !stored { file.discard() } }
         let output = try DirectOutput(fd: file.fd)
@@ -173,12 +175,7 @@ extension Store {
             throw SnapshotError.io(errno: EIO, "bad SHA-256")
         }
         stored = true  // `store` closes it, and removes it if it fails
-        let final = lfsPath(pointer)
-        let parent = (final as NSString).deletingLastPathComponent
-        // An object already there has the same bytes (its name is their hash): renaming over
-        // it changes nothing.
-        try file.store(as: final, mode: 0o644, folders: [(parent as NSString).deletingLastPathComponent, parent],
-                       what: "LFS object \(pointer.oid)")
+        try file.store(as: pointer.oid, in: lfsFolder(pointer), mode: 0o644, what: "LFS object \(pointer.oid)")
         return pointer
     }
 }

@@ -12,9 +12,15 @@ struct RepoLock {
     init(repositoryPath: String) { path = repositoryPath + "/vost.lock" }
 
     func withLock<R>(_ body: () throws -> R) throws -> R {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        // Never through a symlink (a repository's author could point it at any file, which
+        // root would then open for writing), never blocking in open, a regular file only.
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0o644)
         guard fd >= 0 else { throw SnapshotError.posix("cannot open \(path)") }
         defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            throw SnapshotError.io(errno: EIO, "\(path) is not a regular file")
+        }
         while flock(fd, LOCK_EX) != 0 {
             guard errno == EINTR else { throw SnapshotError.posix("cannot lock \(path)") }
         }

@@ -34,4 +34,28 @@ enum Syscalls {
             throw SnapshotError.io(errno: EIO, "\(what) shrank while read")
         }
     }
+
+    /// A new file named `prefix` and 12 random letters in the folder `directory` (a
+    /// descriptor, or `AT_FDCWD` with a path prefix), made exclusively with mode 0600 and
+    /// close-on-exec from the first instant: `mkstemp`'s descriptors are not, and every `git`
+    /// and `ssh` the sync runs would inherit them (an ssh master then keeps unlinked spools of
+    /// GiBs alive). Returns the descriptor and the name as made.
+    static func makeTempFile(in directory: Int32 = AT_FDCWD, prefix: String) throws -> (fd: Int32, name: String) {
+        let letters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        for _ in 0..<100 {
+            let name = prefix + String((0..<12).map { _ in letters.randomElement()! })
+            let fd = openat(directory, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if fd >= 0 { return (fd, name) }
+            guard errno == EEXIST || errno == EINTR else { throw SnapshotError.posix("cannot create a file \(prefix)...") }
+        }
+        throw SnapshotError.posix("cannot create a file \(prefix)...", errno: EEXIST)
+    }
+
+    /// The same, unlinked at once: private scratch space that vanishes with its descriptor.
+    static func makeAnonymousFile(inPath directory: String, prefix: String) throws -> Int32 {
+        let (fd, name) = try makeTempFile(prefix: "\(directory)/\(prefix)")
+        unlink(name)
+        return fd
+    }
 }
+

@@ -85,7 +85,7 @@ struct VostMount: ParsableCommand {
     @Flag(help: "Serve every read of an LFS file through the mount, instead of letting the kernel read the LFS object itself (FUSE passthrough, Linux 6.9+, as root), which refuses writing to an LFS file while it is open for reading.")
     var noPassthrough = false
 
-    @Option(help: "Append log lines (commits, pushes, merges, errors) to this file; a daemon's stderr goes nowhere.")
+    @Option(help: "Append log lines (commits, pushes, merges, errors) to this file instead of REPO/vostmount.log.")
     var log: String?
 
     func run() throws {
@@ -168,11 +168,9 @@ struct VostMount: ParsableCommand {
             guard seconds >= 0, seconds.isFinite else { throw Preflight.Failure("--push-timeout must be 0 or more seconds") }
             config.pushTimeout = seconds
         }
-        if let log {
-            let fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw Preflight.Failure("cannot open log file \(log): \(String(cString: strerror(errno)))") }
-            config.logDescriptor = fd
-        }
+        let logFile = try DaemonLog.open(explicit: log, repository: store.path)
+        config.logDescriptor = logFile?.fd
+        config.logPath = logFile?.path
         if config.remote != nil, config.branch == nil {
             throw Preflight.Failure("--remote needs a branch; a --ref mount shows one fixed revision")
         }
@@ -180,8 +178,8 @@ struct VostMount: ParsableCommand {
         mountOptions.kernel.append("fsname=\(Self.escape(store.path))")
         mountOptions.kernel.append("subtype=vostmount")
 
-        var logger = Logger(label: "vostmount")
-        logger.logLevel = debug ? .debug : .info
+        DaemonLog.bootstrap(file: logFile?.fd, foreground: foreground || debug, level: debug ? .debug : .info)
+        let logger = Logger(label: "vostmount")
         let fs = try Filesystem(store: store, config: config, logger: logger)
         try Session.run(fs, mountpoint: mountpoint, options: mountOptions.kernel, foreground: foreground || debug, debug: debug)
     }

@@ -31,8 +31,10 @@ struct MountConfig: Sendable {
     /// LFS objects read by the kernel straight from the store where it can (FUSE
     /// passthrough, see `BackingFiles`); off with `--no-passthrough`.
     var passthrough = true
-    /// `--log`: an open descriptor (append) that becomes the daemon's stderr.
+    /// The log file (`--log`, or the repository's `vostmount.log`, see `DaemonLog`): an open
+    /// descriptor (append) that becomes the daemon's stderr; nil where none could be made.
     var logDescriptor: Int32?
+    var logPath: String?
     var uid: uid_t = getuid()
     var gid: gid_t = getgid()
 }

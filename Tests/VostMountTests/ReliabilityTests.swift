@@ -246,7 +246,7 @@ import TestSupport
         #expect(try FileManager.default.contentsOfDirectory(atPath: staging).isEmpty, "staged files have no name")
         let staged = try run(["sh", "-c", "ls -l /proc/\(try #require(mount.daemon))/fd | grep vostmount-staging || true"])
         #expect(staged.contains("(deleted)") || staged.contains("/#"), "the daemon holds the staged file: \(staged)")
-        let modes = try run(["sh", "-c", "for f in /proc/\(mount.daemon!)/fd/*; do case $(readlink $f) in *vostmount-staging*) stat -L -c %a $f;; esac; done"])
+        let modes = try run(["sh", "-c", "for f in /proc/\(mount.daemon!)/fd/*; do case $(readlink $f) in *vostmount-staging/*) stat -L -c %a $f;; esac; done"])
         #expect(!modes.isEmpty && modes.split(separator: "\n").allSatisfy { $0 == "600" }, "staged files are 0600: \(modes)")
         mount.unmount()
         #expect(try FileManager.default.contentsOfDirectory(atPath: staging).isEmpty)

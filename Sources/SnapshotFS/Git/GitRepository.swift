@@ -13,8 +13,6 @@ final class GitRepository {
     let path: String
     /// Refs whose reflog file is known to exist (see `updateRef`).
     var loggedRefs = Set<String>()
-    /// Object fan-out directories known to exist (see `LooseObjects.write`).
-    var fanOutDirectories = Set<String>()
 
     private init(pointer: OpaquePointer) throws {
         self.pointer = pointer
@@ -102,7 +100,7 @@ final class GitRepository {
 
     /// Writes a loose object (see `LooseObjects`).
     func writeLoose(_ type: ObjectType, _ data: [UInt8]) throws -> ObjectID {
-        try LooseObjects.write(type, data, objectsDirectory: path + "/objects", knownDirectories: &fanOutDirectories) {
+        try LooseObjects.write(type, data, objectsDirectory: path + "/objects") {
             existsNoRefresh($0)
         }
     }

@@ -24,7 +24,7 @@ extension LooseObjects {
         let sampled = try read(at: 0, count: min(size, 256 << 10))
         let level = try compressionLevel(sample: buffer, count: sampled)
 
-        let file = try ObjectFile(in: objectsDirectory, prefix: "tmp_obj_")
+        let file = try ObjectFile(.path(objectsDirectory), in: "", prefix: "tmp_obj_")
         let out = file.fd
         var stored = false
         defer { if !stored { file.discard() } }
@@ -72,8 +72,7 @@ extension LooseObjects {
 
         stored = true  // `store` closes it, and removes it if it fails
         let hex = id.hex
-        let dir = "\(objectsDirectory)/\(hex.prefix(2))"
-        try file.store(as: "\(dir)/\(hex.dropFirst(2))", mode: 0o444, folders: [dir], what: "object \(hex)")
+        try file.store(as: String(hex.dropFirst(2)), in: String(hex.prefix(2)), mode: 0o444, what: "object \(hex)")
         return id
     }
 

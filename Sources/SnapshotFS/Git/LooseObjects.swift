@@ -9,11 +9,10 @@ import Foundation
 /// The result is byte-for-byte what git writes, and the rename makes it appear whole or not
 /// at all, so a crash leaves at most a `tmp_obj_*` file that `git gc` removes.
 enum LooseObjects {
-    /// `knownDirectories` are fan-out directories known to exist, kept by the caller (one
-    /// repository handle, under its lock): one `mkdir` per directory, not one per object. If
-    /// one disappears (`git gc` prunes empty ones), the rename fails and is retried.
+    /// Writes one object (unless `exists` says it is stored), returning its name. A fan-out
+    /// folder that is missing, or that `git gc` pruned meanwhile, is made.
     static func write(_ type: ObjectType, _ data: [UInt8], objectsDirectory: String,
-                      knownDirectories: inout Set<String>, exists: (ObjectID) -> Bool) throws -> ObjectID {
+                      exists: (ObjectID) -> Bool) throws -> ObjectID {
         let header = Array("\(type.name) \(data.count)\0".utf8)
         let hash = SHA1()
         hash.update(header)
@@ -46,18 +45,15 @@ enum LooseObjects {
         guard pump(data, flush: Z_FINISH) == Z_STREAM_END else { throw SnapshotError.io(errno: EIO, "zlib deflate failed") }
 
         let hex = id.hex
-        let dir = "\(objectsDirectory)/\(hex.prefix(2))"
         // Every step is checked: a commit must never name an object that is not stored.
-        let file = try ObjectFile(in: objectsDirectory, prefix: "tmp_obj_")
+        let file = try ObjectFile(.path(objectsDirectory), in: "", prefix: "tmp_obj_")
         do {
             try out.withUnsafeBytes { try Syscalls.writeAll(file.fd, UnsafeRawBufferPointer(rebasing: $0[0..<produced]), at: 0, "object \(hex)") }
         } catch {
             file.discard()
             throw error
         }
-        try file.store(as: "\(dir)/\(hex.dropFirst(2))", mode: 0o444, folders: [dir],
-                       foldersExist: knownDirectories.contains(dir), what: "object \(hex)")
-        knownDirectories.insert(dir)
+        try file.store(as: String(hex.dropFirst(2)), in: String(hex.prefix(2)), mode: 0o444, what: "object \(hex)")
         return id
     }
 
@@ -68,7 +64,8 @@ enum LooseObjects {
     /// and a stat per object. Measured on `main~1000`: 22 ms with libgit2's reader.
     static func read(_ id: ObjectID, objectsDirectory: String) throws -> (type: ObjectType, data: [UInt8])? {
         let hex = id.hex
-        let fd = open("\(objectsDirectory)/\(hex.prefix(2))/\(hex.dropFirst(2))", O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO planted as an object must fail the read, not hang the request.
+        let fd = open("\(objectsDirectory)/\(hex.prefix(2))/\(hex.dropFirst(2))", O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var compressed: [UInt8] = []

@@ -23,7 +23,7 @@ final class LooseStream: BlobStream {
     /// Opens the loose file of `id`; nil when the object is not stored loose.
     init?(id: ObjectID, objectsDirectory: String) throws {
         let hex = id.hex
-        fd = open("\(objectsDirectory)/\(hex.prefix(2))/\(hex.dropFirst(2))", O_RDONLY | O_CLOEXEC)
+        fd = open("\(objectsDirectory)/\(hex.prefix(2))/\(hex.dropFirst(2))", O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         var info = stat()
         guard fstat(fd, &info) == 0 else {

@@ -229,10 +229,7 @@ final class TempFile {
     private(set) var size = 0
 
     init(directory: String) throws {
-        var template = Array("\(directory)/vost-delta-XXXXXX".utf8CString)
-        fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw SnapshotError.posix("cannot create a temp file in \(directory)") }
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        fd = try Syscalls.makeAnonymousFile(inPath: directory, prefix: "vost-delta-")
     }
 
     deinit { close(fd) }

@@ -103,10 +103,7 @@ final class PackWriter {
     }
 
     private func writeAtomically(_ path: String, in dir: String, _ parts: [[UInt8]]) throws {
-        var template = Array("\(dir)/tmp_vost_XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw SnapshotError.posix("cannot create a pack in \(dir)") }
-        let temp = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        let (fd, temp) = try Syscalls.makeTempFile(prefix: "\(dir)/tmp_vost_")
         var ok = false
         defer { if !ok { unlink(temp) } }
         for part in parts {

@@ -99,12 +99,10 @@ struct GitCommand {
                       stderr: String(decoding: stderr, as: UTF8.self), timedOut: timedOut)
     }
 
-    /// A pipe whose ends close on exec (the child gets its copies through dup2 only).
-    /// glibc's pipe2 is not visible to Swift; the mount spawns from one thread only.
+    /// A pipe whose ends close on exec from the start (the child gets its copies through
+    /// dup2 only): set afterwards, another thread's spawn could inherit them meanwhile.
     private static func pipe(_ fds: inout [Int32]) -> Bool {
-        guard Glibc.pipe(&fds) == 0 else { return false }
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        return true
+        fds.withUnsafeMutableBufferPointer { vost_pipe_cloexec($0.baseAddress!) } == 0
     }
 
     /// Reads both pipes to their end, or kills the child's group at the deadline.

@@ -17,15 +17,15 @@ final class StagedFile {
     /// against the content it was hashed from (see `Workspace.storeLargeFiles`).
     private(set) var generation: UInt64 = 0
 
-    init(directory: String) throws {
-        var fd = Glibc.open(directory, __O_TMPFILE | __O_DIRECTORY | O_RDWR | O_CLOEXEC, 0o600)
+    /// A new staging file in the folder `directory` (an open descriptor).
+    init(directory: Int32) throws {
+        var fd = openat(directory, ".", __O_TMPFILE | __O_DIRECTORY | O_RDWR | O_CLOEXEC, 0o600)
         if fd < 0, errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL {
-            var template = Array((directory + "/staged.XXXXXX").utf8CString)
-            fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-            if fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-            if fd >= 0 { template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) } }
+            let (made, name) = try Syscalls.makeTempFile(in: directory, prefix: "staged.")
+            unlinkat(directory, name, 0)
+            fd = made
         }
-        guard fd >= 0 else { throw SnapshotError.posix("cannot stage in \(directory)") }
+        guard fd >= 0 else { throw SnapshotError.posix("cannot stage a file") }
         self.fd = fd
         size = 0
     }

@@ -275,14 +275,14 @@ extension Workspace {
         switch node.content {
         case .staged(let file): return file
         case .bytes(let bytes):
-            let file = try StagedFile(directory: stagingDirectory)
+            let file = try StagedFile(directory: try stagingDescriptor())
             try bytes.withUnsafeBytes { try file.write($0, at: 0) }
             forgetBytes(node)
             node.content = .staged(file)
             return file
         case .blob(let id):
             node.original = id
-            let file = try StagedFile(directory: stagingDirectory)
+            let file = try StagedFile(directory: try stagingDescriptor())
             let reader = try BlobReader(store: store, id: id, lfs: lfs)
             var offset = 0
             while offset < reader.size {

@@ -25,6 +25,9 @@ public final class Workspace: @unchecked Sendable {
     var _base: Snapshot
     /// Where staged files are made (a directory of mode 0700).
     let stagingDirectory: String
+    /// `stagingDirectory`, opened once by `prepareStaging` (under the lock): files are made
+    /// in the folder that was checked, whatever its path comes to name later.
+    var stagingFolder: Int32 = -1
     /// Bytes of pending file content kept in memory; past the budget, files are staged.
     var memoryBytes = 0
     static let memoryBudget = 32 << 20
@@ -68,18 +71,34 @@ public final class Workspace: @unchecked Sendable {
 
     /// Makes sure the staging directory exists and is private (`0700`), so that a bad
     /// `--staging` is an error before anything is written.
+    /// The default one, inside the repository, is opened with no symlink on the way (a
+    /// repository's author could point it anywhere); a `staging` path given by the user is
+    /// followed as given.
     public func prepareStaging() throws {
+        try locked { _ = try stagingDescriptor() }
+    }
+
+    /// The staging folder, opened (and made) on first use. Under the lock.
+    func stagingDescriptor() throws -> Int32 {
+        if stagingFolder >= 0 { return stagingFolder }
         if mkdir(stagingDirectory, 0o700) != 0, errno != EEXIST {
             throw SnapshotError.posix("cannot create staging directory \(stagingDirectory)")
         }
-        var info = stat()
-        guard stat(stagingDirectory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
-            throw SnapshotError.posix("staging directory \(stagingDirectory) is not a directory", errno: ENOTDIR)
+        let inRepository = stagingDirectory == store.path + "/vostmount-staging"
+        let fd = open(stagingDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (inRepository ? O_NOFOLLOW : 0))
+        guard fd >= 0 else {
+            throw SnapshotError.posix("staging directory \(stagingDirectory) is not a directory\(inRepository ? " (a symlink is refused)" : "")")
         }
-        guard info.st_mode & 0o077 == 0 || chmod(stagingDirectory, 0o700) == 0 else {
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & 0o077 == 0 || fchmod(fd, 0o700) == 0 else {
+            close(fd)
             throw SnapshotError.posix("cannot make \(stagingDirectory) private")
         }
+        stagingFolder = fd
+        return fd
     }
+
+    deinit { if stagingFolder >= 0 { close(stagingFolder) } }
 
     static func now() -> TimeInterval {
         var ts = timespec()
