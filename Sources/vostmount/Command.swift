@@ -178,7 +178,7 @@ struct VostMount: ParsableCommand {
         mountOptions.kernel.append("fsname=\(Self.escape(store.path))")
         mountOptions.kernel.append("subtype=vostmount")
 
-        DaemonLog.bootstrap(file: logFile?.fd, foreground: foreground || debug, level: debug ? .debug : .info)
+        DaemonLog.bootstrap(file: logFile?.fd, level: debug ? .debug : .info)
         let logger = Logger(label: "vostmount")
         let fs = try Filesystem(store: store, config: config, logger: logger)
         try Session.run(fs, mountpoint: mountpoint, options: mountOptions.kernel, foreground: foreground || debug, debug: debug)

@@ -1,13 +1,15 @@
 import Foundation
 import Logging
 import SnapshotFS
+import Synchronization
 
 /// Where a mount's log lines go. A daemon has no terminal, so what fails after the mount
 /// (a commit at unmount, a push, a fetch) must land somewhere a person finds it: `--log FILE`,
 /// else `vostmount.log` in the repository's directory, beside `vost.lock` (rotated to
-/// `vostmount.log.1` past 1 MiB at each mount). The daemon's stderr is that file too, so a
-/// crash's last words land there. In the foreground (`-f`, `-d`) lines go to stderr and the
-/// file. A repository the user cannot write has no default log: stderr only.
+/// `vostmount.log.1` past 1 MiB at each mount). Lines also go to stderr while there is one (in
+/// the foreground, and before a daemon detaches); a daemon's stderr then becomes the file,
+/// so a crash's last words land there too. A repository the user cannot write has no
+/// default log: stderr only.
 enum DaemonLog {
     static let defaultName = "vostmount.log"
     static let rotateAt: off_t = 1 << 20
@@ -37,32 +39,33 @@ enum DaemonLog {
         return (fd, repository + "/" + defaultName)
     }
 
-    /// Sends every logger of the process (the engine's too) to stderr, and, in the
-    /// foreground, to `file` as well (a daemon's stderr is the file already).
-    static func bootstrap(file: Int32?, foreground: Bool, level: Logger.Level) {
+    /// Sends every logger of the process (the engine's too) to stderr and to `file`.
+    static func bootstrap(file: Int32?, level: Logger.Level) {
         LoggingSystem.bootstrap { label in
-            var handler: LogHandler = StreamLogHandler.standardError(label: label)
-            if foreground, let file {
-                handler = MultiplexLogHandler([handler, FileLogHandler(label: label, fd: file)])
-            }
+            var handler = MountLogHandler(label: label, file: file)
             handler.logLevel = level
             return handler
         }
     }
+
+    /// Set once a daemon's stderr is the log file (after it detached): from then on a line
+    /// goes there once, not twice.
+    static let stderrIsFile = Atomic<Bool>(false)
 }
 
-/// Log lines appended to an open file, one `write` each (O_APPEND keeps lines whole
-/// between threads and processes), formatted as swift-log's stream handler formats them.
-struct FileLogHandler: LogHandler {
+/// Log lines to the log file and to stderr (until stderr is the log file), one `write`
+/// each (O_APPEND keeps lines whole between threads and processes), formatted as
+/// swift-log's stream handler formats them.
+struct MountLogHandler: LogHandler {
     let label: String
-    let fd: Int32
+    let file: Int32?
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
     var metadataProvider: Logger.MetadataProvider?
 
-    init(label: String, fd: Int32) {
+    init(label: String, file: Int32?) {
         self.label = label
-        self.fd = fd
+        self.file = file
     }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -78,6 +81,9 @@ struct FileLogHandler: LogHandler {
         strftime(&text, text.count, "%Y-%m-%dT%H:%M:%S%z", &local)
         let stamp = String(cString: text)
         let line = Array("\(stamp) \(event.level) \(label): [\(event.source)] \(event.message)\n".utf8)
-        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        line.withUnsafeBytes { bytes in
+            if let file { _ = write(file, bytes.baseAddress, bytes.count) }
+            if file == nil || !DaemonLog.stderrIsFile.load(ordering: .relaxed) { _ = write(2, bytes.baseAddress, bytes.count) }
+        }
     }
 }

@@ -1,5 +1,6 @@
 import CFuse
 import Foundation
+import Logging
 import SnapshotFS
 
 extension Filesystem {
@@ -68,13 +69,50 @@ extension Filesystem {
         invalidations.async { [self] in invalidateIndexFolders() }
     }
 
-    /// Stops the poller and commits what is pending; called once the loop has ended.
+    /// Stops the poller and commits what is pending; called once the loop has ended, before
+    /// the session is destroyed.
     func stop() {
         poller.stop()
-        commitPending(reason: "unmount")
+        commitAtUnmount()
         try? store.syncToDisk()
         if let remoteSync, let warning = remoteSync.stop(pushWithin: config.pushTimeout) {
             logger.warning("\(warning)")
+        }
+        // Nothing may use the session once it is destroyed: no new notification starts, and
+        // those queued (by the last commit, or a merge) are waited for.
+        session = nil
+        invalidations.sync {}
+    }
+
+    /// The last commit. A batch it cannot commit is kept in the repository and committed at
+    /// the next mount (see `Workspace.keepPending`); either way the log says so, since
+    /// `fusermount3 -u` has already returned and nobody else would know.
+    func commitAtUnmount() {
+        guard let workspace, !config.readOnly else { return }
+        do {
+            if let snapshot = try workspace.commit() {
+                logger.info("committed \(snapshot.commitID.shortHex) (unmount): \(snapshot.message)")
+            }
+        } catch {
+            do {
+                if let ref = try workspace.keepPending(reason: "\(error)") {
+                    logger.error("the commit at unmount failed: \(error); the batch is kept as \(ref) and will be committed at the next mount of \(workspace.branch)")
+                }
+            } catch let keeping {
+                logger.critical("the commit at unmount failed: \(error); the batch could not be kept either (\(keeping)), and is lost")
+            }
+        }
+    }
+
+    /// Batches that an earlier mount could not commit at its unmount, committed before the
+    /// branch is shown.
+    static func takeInKeptBatches(store: Store, branch: String, logger: Logger) {
+        do {
+            for (ref, commit) in try store.takeInKeptBatches(branch: branch) {
+                logger.warning("committed the batch an earlier unmount kept as \(ref): \(commit.map { "commit \($0.shortHex)" } ?? "the branch had it already")")
+            }
+        } catch {
+            logger.error("cannot commit the batches an earlier unmount kept (under \(Workspace.keptPrefix)\(branch)/): \(error)")
         }
     }
 

@@ -116,6 +116,9 @@ final class Filesystem: @unchecked Sendable {
             workspace = nil
             inodes = InodeTable(root: .commit(fixed, .root, route: []))
         } else {
+            if !config.readOnly, let branch = config.branch {
+                Self.takeInKeptBatches(store: store, branch: branch, logger: logger)
+            }
             let workspace = try Workspace(store: store, branch: config.branch ?? "main", staging: config.staging, lfs: config.lfs,
                                           lfsThreshold: config.lfsThreshold)
             if !config.readOnly { try workspace.prepareStaging() }

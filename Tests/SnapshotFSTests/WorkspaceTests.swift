@@ -78,4 +78,42 @@ import TestSupport
         #expect(try snap.read("big", offset: (4 << 20) + 5, count: 3) == Array("end".utf8))
         #expect(try FileManager.default.contentsOfDirectory(atPath: store.path + "/vostmount-staging").isEmpty)
     }
+
+    /// Another writer's tree that cannot be read yet (here: its subtree is not in the store)
+    /// is not half taken in: before, the directory kept its old entries while the root
+    /// recorded the new tree, and the next commit wrote the old subtree back, undoing the
+    /// other writer's change.
+    @Test func aTreeThatCannotBeReadIsNotHalfTakenIn() throws {
+        let (dir, store) = try makeStore()
+        _ = try store.branches["main"].apply(writes: ["d/a": .data(bytes("a\n")), "top": .data(bytes("top\n"))], message: "base")
+        let ws = try Workspace(store: store, branch: "main")
+        try ws.prepareStaging()
+        let d = try #require(try ws.child(ws.root, Array("d".utf8)))
+        _ = try ws.children(d)  // looked into, as a listing does
+        // The other writer's d: a tree made elsewhere, so that this store lacks it for now.
+        let other = dir.sub("other.git")
+        try run(["git", "init", "-q", "--bare", other])
+        let a2 = try run(["git", "--git-dir=\(store.path)", "hash-object", "-w", "--stdin"], stdin: Data("a2\n".utf8))
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let listing = "100644 blob \(a2)\ta\n"
+        let newD = try run(["git", "--git-dir=\(other)", "mktree", "--missing"], stdin: Data(listing.utf8)).trimmingCharacters(in: .whitespacesAndNewlines)
+        let top = try git(store.path, "rev-parse", "main:top").trimmingCharacters(in: .whitespacesAndNewlines)
+        let root = try run(["git", "--git-dir=\(store.path)", "mktree", "--missing"],
+                           stdin: Data("040000 tree \(newD)\td\n100644 blob \(top)\ttop\n".utf8)).trimmingCharacters(in: .whitespacesAndNewlines)
+        let parent = try git(store.path, "rev-parse", "main").trimmingCharacters(in: .whitespacesAndNewlines)
+        let commit = try run(["git", "--git-dir=\(store.path)", "commit-tree", root, "-p", parent, "-m", "other"], env: gitEnv)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        try git(store.path, "update-ref", "refs/heads/main", commit, parent)
+        #expect(throws: (any Error).self) { try ws.refresh() }
+        #expect(ws.base.commitHash == parent, "nothing was taken in")
+        // The subtree arrives (a fetch completes), and this mount commits a change of its own.
+        _ = try run(["git", "--git-dir=\(store.path)", "mktree"], stdin: Data(listing.utf8))
+        let mine = try ws.create(in: ws.root, Array("mine".utf8))
+        try write(ws, mine, "mine\n")
+        let snap = try #require(try ws.commit())
+        #expect(try snap.readText("d/a") == "a2\n", "the other writer's change stands")
+        #expect(try snap.readText("mine") == "mine\n")
+        #expect(try git(store.path, "rev-parse", "main~1").trimmingCharacters(in: .whitespacesAndNewlines) == commit)
+    }
 }
+

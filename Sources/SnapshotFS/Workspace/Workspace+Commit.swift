@@ -99,7 +99,7 @@ extension Workspace {
     /// only if the file did not change meanwhile (its `generation`); a file that did is
     /// stored again under the lock by `writeTree`, as before. Concurrent writes are
     /// positional (`pwrite`) and this reads with `pread`, so they never disturb each other.
-    private func storeLargeFiles() throws {
+    func storeLargeFiles() throws {
         let pending: [(StagedFile, UInt64, Int, Bool)] = try locked {
             var found: [(StagedFile, UInt64, Int, Bool)] = []
             func walk(_ dir: WorkNode, _ path: RepoPath, _ rules: LFSRules) throws {
@@ -135,7 +135,7 @@ extension Workspace {
     // MARK: Git LFS
 
     /// The rules of `$GIT_DIR/info/attributes` and the root's `.gitattributes`.
-    private func rootRules() throws -> LFSRules {
+    func rootRules() throws -> LFSRules {
         guard lfs else { return LFSRules() }
         let info = FileManager.default.contents(atPath: store.path + "/info/attributes").map { Array($0) } ?? []
         return try rules(in: root, at: .root, inherited: LFSRules(info: info))
@@ -174,7 +174,7 @@ extension Workspace {
     }
 
     /// Writes the pending parts of the tree bottom-up; unchanged directories cost nothing.
-    private func writeTree(_ dir: WorkNode, at path: RepoPath, rules: LFSRules, _ sink: ObjectSink,
+    func writeTree(_ dir: WorkNode, at path: RepoPath, rules: LFSRules, _ sink: ObjectSink,
                            undo: inout [(WorkNode, WorkNode.Content, ObjectID?)]) throws -> ObjectID {
         guard case .directory(let entries, nil) = dir.content else { return dir.committedID! }
         var list: [TreeEntry] = []

@@ -44,15 +44,12 @@ enum Session {
             fs.logger.info("cannot route the session's I/O for FUSE passthrough: LFS files are read through the mount")
         }
         fuse_daemonize(foreground ? 1 : 0)
-        // A daemon's stderr is /dev/null: with --log, the log goes to the file instead.
-        if let log = fs.config.logDescriptor, !foreground { dup2(log, 2) }
+        // A daemon's stderr is /dev/null: it becomes the log file (see `DaemonLog`).
+        if let log = fs.config.logDescriptor, !foreground, dup2(log, 2) >= 0 { DaemonLog.stderrIsFile.store(true, ordering: .relaxed) }
 
         fs.session = session
         fs.start()
-        defer {
-            fs.stop()
-            fs.session = nil
-        }
+        defer { fs.stop() }
         let config = fuse_loop_cfg_create()
         defer { fuse_loop_cfg_destroy(config) }
         fuse_loop_cfg_set_max_threads(config, 16)
