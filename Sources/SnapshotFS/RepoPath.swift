@@ -46,8 +46,11 @@ public struct RepoPath: Hashable, Sendable, Comparable, CustomStringConvertible,
         if name.isEmpty { throw SnapshotError.invalidPath("empty name") }
         if name == [0x2E] || name == [0x2E, 0x2E] { throw SnapshotError.invalidPath(show(name)) }
         if name.contains(0) || name.contains(0x2F) { throw SnapshotError.invalidPath(show(name)) }
-        if isGitDir(name) { throw SnapshotError.invalidPath("\(show(name)) is reserved by Git") }
+        if isReservedByGit(name) { throw SnapshotError.invalidPath("\(show(name)) is reserved by Git") }
     }
+
+    /// `.git` in any case, and its HFS and NTFS spellings (see `isServable`).
+    static func isReservedByGit(_ name: [UInt8]) -> Bool { isGitDir(name) || isNTFSDotGit(name) || isHFSDotGit(name) }
 
     /// `.git` in any letter case, which `git fsck` and every checkout refuse.
     public static func isGitDir(_ name: [UInt8]) -> Bool {
@@ -62,7 +65,7 @@ public struct RepoPath: Hashable, Sendable, Comparable, CustomStringConvertible,
     /// an entry in a crafted tree could make `git` run inside the mount read its config.
     public static func isServable(_ name: [UInt8]) -> Bool {
         guard !name.isEmpty, name != [0x2E], name != [0x2E, 0x2E], !name.contains(0), !name.contains(0x2F) else { return false }
-        return !isGitDir(name) && !isNTFSDotGit(name) && !isHFSDotGit(name)
+        return !isReservedByGit(name)
     }
 
     /// git's `is_ntfs_dotgit`: `.git` or `git~1` (any case), then only `.` and ` ` up to

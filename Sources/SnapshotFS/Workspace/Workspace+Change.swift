@@ -52,8 +52,10 @@ extension Workspace {
     }
 
     /// A name may be created when a Git tree can hold it.
+    /// Names git refuses to check out (`RepoPath.isServable`) are refused as `.git` is: a
+    /// tree holding one would hide it from every view.
     private static func checkNew(_ name: [UInt8]) throws {
-        if RepoPath.isGitDir(name) { throw SnapshotError.notPermitted("\(RepoPath.show(name)) is reserved by Git") }
+        if RepoPath.isReservedByGit(name) { throw SnapshotError.notPermitted("\(RepoPath.show(name)) is reserved by Git") }
         try RepoPath.validate(name: name)
     }
 
