@@ -43,7 +43,7 @@ enum Syscalls {
     static func makeTempFile(in directory: Int32 = AT_FDCWD, prefix: String) throws -> (fd: Int32, name: String) {
         let letters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
         for _ in 0..<100 {
-            let name = prefix + String((0..<12).map { _ in letters.randomElement()! })
+            let name = prefix + String((0..<12).map { _ in letters[Int.random(in: 0..<letters.count)] })
             let fd = openat(directory, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
             if fd >= 0 { return (fd, name) }
             guard errno == EEXIST || errno == EINTR else { throw SnapshotError.posix("cannot create a file \(prefix)...") }
