@@ -10,43 +10,37 @@ import Foundation
 /// for git's own `objects` folder, which git itself follows (`objects` may be a symlink).
 struct ObjectFile {
     let fd: Int32
-    /// The folder of the temporary file, and the file's name in it.
+    private let place: Place
+    /// The temporary file's folder (`.beneath`: a descriptor; `.path`: `AT_FDCWD`) and its
+    /// name there (`.path`: the whole path).
     private let folder: Int32
     private let temp: String
-    private let place: Place
 
     /// Where the folders are: a path followed as given, or folders beneath a root.
     enum Place {
+        /// git's `objects` folder: by path, as git reaches it, with the five system calls
+        /// per object of `LooseObjects` (descriptors would add four to every small commit).
         case path(String)
+        /// Folders made and opened beneath `root` with no symlink on the way.
         case beneath(root: String)
-
-        /// The folder `relative` (below the path or root), made (0755) where missing.
-        func folder(_ relative: String) throws -> Int32 {
-            switch self {
-            case .beneath(let root):
-                return try Beneath.directory(relative, in: root)
-            case .path(let base):
-                let path = relative.isEmpty ? base : "\(base)/\(relative)"
-                var fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                if fd < 0, errno == ENOENT, mkdir(path, 0o755) == 0 || errno == EEXIST {
-                    fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                }
-                guard fd >= 0 else { throw SnapshotError.posix("cannot open \(path)") }
-                return fd
-            }
-        }
     }
 
     /// A new temporary file `prefix...` in the folder `directory` of `place` (mode 0600
-    /// until stored).
+    /// until stored, close-on-exec).
     init(_ place: Place, in directory: String, prefix: String) throws {
         self.place = place
-        folder = try place.folder(directory)
-        do {
-            (fd, temp) = try Syscalls.makeTempFile(in: folder, prefix: prefix)
-        } catch {
-            close(folder)
-            throw error
+        switch place {
+        case .path(let base):
+            folder = AT_FDCWD
+            (fd, temp) = try Syscalls.makeTempFile(prefix: (directory.isEmpty ? base : "\(base)/\(directory)") + "/" + prefix)
+        case .beneath(let root):
+            folder = try Beneath.directory(directory, in: root)
+            do {
+                (fd, temp) = try Syscalls.makeTempFile(in: folder, prefix: prefix)
+            } catch {
+                close(folder)
+                throw error
+            }
         }
     }
 
@@ -57,29 +51,47 @@ struct ObjectFile {
     /// nothing. On failure the temp file is gone and nothing is named; `what` names the
     /// object in the error.
     func store(as name: String, in target: String, mode: mode_t, what: String) throws {
-        defer { close(folder) }
+        defer { if folder != AT_FDCWD { close(folder) } }
         var code: Int32 = fchmod(fd, mode) != 0 ? errno : 0
         if close(fd) != 0, code == 0 { code = errno }
-        for _ in 0..<2 where code == 0 {
-            do {
-                let destination = try place.folder(target)
-                defer { close(destination) }
-                if renameat(folder, temp, destination, name) == 0 { return }
-                code = errno
-            } catch SnapshotError.io(let failed, _) {
-                code = failed
-            }
-            if code != ENOENT { break }
-            code = 0  // the folder went away between opening and renaming: once more
-        }
+        if code == 0 { code = rename(to: name, in: target) }
+        if code == 0 { return }
         unlinkat(folder, temp, 0)
-        throw SnapshotError.posix("cannot store \(what)", errno: code == 0 ? ENOENT : code)
+        throw SnapshotError.posix("cannot store \(what)", errno: code)
+    }
+
+    /// Renames the temp file into `target`, making the folder when the rename says it is
+    /// missing (once: `git gc` prunes empty fan-out folders); 0 or the errno.
+    private func rename(to name: String, in target: String) -> Int32 {
+        switch place {
+        case .path(let base):
+            let dir = "\(base)/\(target)"
+            for attempt in 0..<2 {
+                if Glibc.rename(temp, "\(dir)/\(name)") == 0 { return 0 }
+                guard errno == ENOENT, attempt == 0, mkdir(dir, 0o755) == 0 || errno == EEXIST else { return errno }
+            }
+            return ENOENT
+        case .beneath(let root):
+            for _ in 0..<2 {
+                do {
+                    let destination = try Beneath.directory(target, in: root)
+                    defer { close(destination) }
+                    if renameat(folder, temp, destination, name) == 0 { return 0 }
+                    if errno != ENOENT { return errno }
+                } catch SnapshotError.io(let failed, _) {
+                    return failed
+                } catch {
+                    return EIO
+                }
+            }
+            return ENOENT
+        }
     }
 
     /// Closes and removes it (the object is not wanted, or writing it failed).
     func discard() {
         close(fd)
         unlinkat(folder, temp, 0)
-        close(folder)
+        if folder != AT_FDCWD { close(folder) }
     }
 }
