@@ -18,6 +18,11 @@ public final class Store: @unchecked Sendable {
     public let author: String
     /// Email of new commits' author and committer.
     public let email: String
+    /// Committer of new commits, when it is not the author (git's `GIT_COMMITTER_*`).
+    public let committer: Identity
+    /// A trailer line added to every new commit's message (`Vostmount-Host: NAME`), nil for
+    /// none.
+    public let trailer: String?
 
     private let repository: Locked<GitRepository>
     let trees = ObjectCache<Tree>(capacity: 400_000)
@@ -39,15 +44,17 @@ public final class Store: @unchecked Sendable {
     /// Where streaming writers keep their temp files (unlinked at once, mode 0600).
     public var scratchDirectory: String { ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp" }
 
-    private init(_ repo: GitRepository, author: String, email: String) throws {
+    private init(_ repo: GitRepository, author: String, email: String, committer: Identity?, trailer: String?) throws {
         path = repo.path
         self.author = author
         self.email = email
+        self.committer = committer ?? Identity(name: author, email: email)
+        self.trailer = trailer
         lock = RepoLock(repositoryPath: repo.path)
         objectsDirectory = repo.path + "/objects"
         fanOut = FanOutDirectories(objectsDirectory: objectsDirectory)
         packs = PackIndexes(objectsDirectory: objectsDirectory)
-        try repo.setIdentity(name: author, email: email)
+        try repo.setIdentity(name: self.committer.name, email: self.committer.email)
         repository = Locked(repo)
     }
 
@@ -56,7 +63,8 @@ public final class Store: @unchecked Sendable {
     /// update is logged, and `branch` starts with one commit of the empty tree,
     /// "Initialize <branch>".
     public static func open(_ path: String, create: Bool = true, branch: String = "main",
-                            author: String = "vost", email: String = "vost@localhost") throws -> Store {
+                            author: String = "vost", email: String = "vost@localhost", committer: Identity? = nil,
+                            trailer: String? = nil) throws -> Store {
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         let empty = exists && isDirectory.boolValue && ((try? FileManager.default.contentsOfDirectory(atPath: path))?.isEmpty ?? false)
@@ -69,12 +77,12 @@ public final class Store: @unchecked Sendable {
             } catch {
                 throw SnapshotError.invalidArgument("\(path) is not a Git repository")
             }
-            return try Store(repo, author: author, email: email)
+            return try Store(repo, author: author, email: email, committer: committer, trailer: trailer)
         }
         guard create else { throw SnapshotError.notFound("no repository at \(path)") }
         let repo = try GitRepository.initBare(path, branch: "refs/heads/\(branch)")
         try repo.setConfig("core.logAllRefUpdates", bool: true)
-        let store = try Store(repo, author: author, email: email)
+        let store = try Store(repo, author: author, email: email, committer: committer, trailer: trailer)
         let message = "Initialize \(branch)"
         let commit = try store.writeCommit(tree: store.writeTree([]), parents: [], message: message)
         try store.git { try $0.updateRef("refs/heads/\(branch)", to: commit, expected: nil, message: "commit (initial): \(message)") }
@@ -170,13 +178,19 @@ public final class Store: @unchecked Sendable {
 
     func writeCommit(tree: ObjectID, parents: [ObjectID], message: String, time: Date = Date()) throws -> ObjectID {
         let signature = signature(at: time)
-        let data = Commit.serialize(tree: tree, parents: parents, author: signature, committer: signature, message: message)
+        let committed = Signature(name: committer.name, email: committer.email, time: time)
+        var message = message
+        if let trailer, !message.contains("\n\(trailer)") {
+            while message.hasSuffix("\n") { message.removeLast() }
+            message += "\n\n" + trailer
+        }
+        let data = Commit.serialize(tree: tree, parents: parents, author: signature, committer: committed, message: message)
         let id = try git { try $0.writeLoose(.commit, data) }
         // Cached as written, so the snapshot of a new commit costs no read back.
-        let stored = Signature(name: signature.name, email: signature.email,
-                               time: Date(timeIntervalSince1970: signature.time.timeIntervalSince1970.rounded(.down)))
+        let second = Date(timeIntervalSince1970: time.timeIntervalSince1970.rounded(.down))
         let text = message.hasSuffix("\n") ? message : message + "\n"
-        commits.put(id, Commit(id: id, tree: tree, parents: parents, author: stored, committer: stored, message: text))
+        commits.put(id, Commit(id: id, tree: tree, parents: parents, author: Signature(name: signature.name, email: signature.email, time: second),
+                               committer: Signature(name: committer.name, email: committer.email, time: second), message: text))
         return id
     }
 

@@ -51,11 +51,11 @@ struct VostMount: ParsableCommand {
     @Flag(help: "Create the repository (bare, branch main) if it does not exist.")
     var create = false
 
-    @Option(help: "Author and committer name of new commits.")
-    var author = "vost"
+    @Option(help: "Author and committer name of new commits (default: git's, from GIT_AUTHOR_NAME or user.name; else vost).")
+    var author: String?
 
-    @Option(help: "Author and committer email of new commits.")
-    var email = "vost@localhost"
+    @Option(help: "Author and committer email of new commits (default: git's, from GIT_AUTHOR_EMAIL or user.email; else vost@localhost).")
+    var email: String?
 
     @Option(help: "Seconds of quiet (nothing open for writing, no change) before pending changes commit.")
     var commitDelay: Double = 1
@@ -118,7 +118,14 @@ struct VostMount: ParsableCommand {
         try Preflight.checkFuseDevice()
         let store: Store
         do {
-            store = try Store.open(repository, create: create, author: author, email: email)
+            // git's identity (its environment, then the repository's, the user's and the
+            // system's config), --author and --email overriding; vost's where git has none.
+            // Every commit also names the host that made it, in a trailer.
+            var (gitAuthor, gitCommitter) = Identity.fromGit(repository: repository)
+            if let author { gitAuthor.name = author; gitCommitter.name = author }
+            if let email { gitAuthor.email = email; gitCommitter.email = email }
+            store = try Store.open(repository, create: create, author: gitAuthor.name, email: gitAuthor.email,
+                                   committer: gitCommitter, trailer: "Vostmount-Host: \(Self.hostName)")
         } catch SnapshotError.notFound {
             throw Preflight.Failure("no repository at \(repository) (use --create to make one)")
         }
@@ -182,6 +189,14 @@ struct VostMount: ParsableCommand {
         let logger = Logger(label: "vostmount")
         let fs = try Filesystem(store: store, config: config, logger: logger)
         try Session.run(fs, mountpoint: mountpoint, options: mountOptions.kernel, foreground: foreground || debug, debug: debug)
+    }
+
+    /// This machine's name, for the trailer of every commit.
+    static var hostName: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
+        let name = String(cString: buffer)
+        return name.isEmpty ? "unknown" : name
     }
 
     /// Commas separate mount options, so a repository path with one cannot name the mount.

@@ -120,6 +120,41 @@ import TestSupport
         #expect(try git(repo, "log", "-1", "--format=%s", "main") == "+ after\n")
     }
 
+    /// Commits say who made them as git would (before, every one was "vost <vost@localhost>"),
+    /// and which host, in a trailer.
+    @Test func commitsCarryGitsIdentityAndTheHost() throws {
+        let dir = TempDir("identity")
+        let (repo, _, _) = try makeHistoryRepo(dir)
+        let home = dir.sub("home")
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let host = try run(["hostname"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let format = "--format=%an <%ae>|%cn <%ce>|%(trailers:key=Vostmount-Host,valueonly,separator=)"
+        func commit(_ name: String, env: [String] = [], arguments: [String] = []) throws -> String {
+            let mount = try Mount(repo, in: dir, arguments: ["--commit-delay", "600"] + arguments, name: "m-\(name)",
+                                  prefix: ["env", "HOME=\(home)", "XDG_CONFIG_HOME=\(home)"] + env)
+            defer { mount.unmount() }
+            try sh("echo \(name) > \(name) && sync \(name)", in: mount.point)
+            return try git(repo, "log", "-1", format, "main")
+        }
+        // Nothing configured anywhere: vost's.
+        #expect(try commit("none") == "vost <vost@localhost>|vost <vost@localhost>|\(host)\n")
+        // The user's config, then the repository's.
+        try createFile(home + "/.gitconfig", Data("[user]\n\tname = Home User\n\temail = home@example.org\n".utf8))
+        #expect(try commit("home") == "Home User <home@example.org>|Home User <home@example.org>|\(host)\n")
+        try git(repo, "config", "user.name", "Repo User")
+        try git(repo, "config", "user.email", "repo@example.org")
+        #expect(try commit("repo") == "Repo User <repo@example.org>|Repo User <repo@example.org>|\(host)\n")
+        // git's environment, author and committer apart.
+        #expect(try commit("env", env: ["GIT_AUTHOR_NAME=Env Author", "GIT_AUTHOR_EMAIL=author@example.org",
+                                        "GIT_COMMITTER_NAME=Env Committer", "GIT_COMMITTER_EMAIL=committer@example.org"])
+                == "Env Author <author@example.org>|Env Committer <committer@example.org>|\(host)\n")
+        // --author and --email win.
+        #expect(try commit("options", env: ["GIT_AUTHOR_NAME=Env Author"], arguments: ["--author", "Ada", "--email", "ada@example.org"])
+                == "Ada <ada@example.org>|Ada <ada@example.org>|\(host)\n")
+        // The subject stays the automatic one.
+        #expect(try git(repo, "log", "-1", "--format=%s", "main") == "+ options\n")
+    }
+
     @Test func mkdirAndRmdirInTheIndexMakeAndDeleteRefs() throws {
         let dir = TempDir("policy")
         let (repo, store, _) = try makeHistoryRepo(dir)

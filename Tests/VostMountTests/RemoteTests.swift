@@ -27,6 +27,14 @@ import TestSupport
         // The merge commit's first parent is the merging machine's own line.
         let merges = try git(cluster.server, "rev-list", "--merges", "main").split(separator: "\n")
         #expect(merges.count >= 1)
+        // Its message names both tips: "Merge origin/main (abc1234) into main (def5678)".
+        for merge in merges {
+            let parents = try git(cluster.server, "log", "-1", "--format=%p", String(merge)).split(separator: " ").map {
+                String($0.trimmingCharacters(in: .whitespacesAndNewlines).prefix(7))
+            }
+            let subject = try git(cluster.server, "log", "-1", "--format=%s", String(merge))
+            #expect(subject == "Merge origin/main (\(parents[1])) into main (\(parents[0]))\n", "\(subject)")
+        }
         let status = try statusObject(cluster.mounts[0])
         #expect(status["remote"] as? String == "origin")
         #expect(status["url"] as? String == cluster.server)

@@ -78,7 +78,8 @@ extension Store {
                 let ours = try commit(tip)
                 let result = try mergeTrees(base: base, ours: ours.tree, theirs: commit(other).tree,
                                             winner: .theirs, tag: tip.shortHex)
-                var message = "Merge \(label)"
+                // Both tips named, so a shared branch's history says what met what.
+                var message = "Merge \(label) (\(other.shortHex)) into \(branch) (\(tip.shortHex))"
                 if !result.conflicts.isEmpty {
                     message += "\n\nKept beside the published version:\n" + result.conflicts.map { "  \($0)" }.joined(separator: "\n")
                 }
