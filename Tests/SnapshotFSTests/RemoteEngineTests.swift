@@ -15,6 +15,25 @@ import TestSupport
         return (dir, server, try Store.open(dir.sub("local.git")))
     }
 
+    /// A push refused because another push moved the ref first is a rejection (fetch, merge,
+    /// push again at once), like one refused for lacking commits; a hook's refusal is an
+    /// error that carries the hook's own words.
+    @Test func refusalsAreToldApart() throws {
+        let id = String(repeating: "a", count: 40)
+        for summary in ["[rejected] (fetch first)", "[remote rejected] (failed to update ref)",
+                        "[remote rejected] (cannot lock ref 'refs/heads/main': is at 1234 but expected 5678)"] {
+            let result = try Remote.refusal(stdout: "To /srv/x.git\n!\t\(id):refs/heads/main\t\(summary)\nDone\n", stderr: "", branch: "main")
+            #expect(result == .rejected(summary), "\(summary)")
+        }
+        #expect(try Remote.refusal(stdout: "To /srv/x.git\n=\t\(id):refs/heads/main\t[up to date]\nDone\n", stderr: "", branch: "main") == nil)
+        #expect(throws: SnapshotError.remote("[remote rejected] (pre-receive hook declined): Files over 1 MB belong in LFS")) {
+            try Remote.refusal(stdout: "!\t\(id):refs/heads/main\t[remote rejected] (pre-receive hook declined)\n",
+                               stderr: "remote: Files over 1 MB belong in LFS        \nremote: error: hook declined to update refs/heads/main\n"
+                                   + "To /srv/x.git\n ! [remote rejected] main -> main (pre-receive hook declined)\n",
+                               branch: "main")
+        }
+    }
+
     @Test func pushIsNeverForcedAndFetchThenMergeLetsItThrough() throws {
         let (dir, server, local) = try pair()
         let remote = try Remote(store: local, name: "origin")

@@ -348,4 +348,22 @@ import TestSupport
         cluster.unmountAll()
         try cluster.expectAllClean()
     }
+
+    /// A server hook's refusal: `@/status` says why in the hook's own words (before, only
+    /// "pre-receive hook declined").
+    @Test func aHooksRefusalIsReportedWithItsMessage() throws {
+        let cluster = try Cluster("hook", count: 1)
+        defer { cluster.unmountAll() }
+        let hook = cluster.server + "/hooks/pre-receive"
+        try createFile(hook, Data("#!/bin/sh\necho 'Pushes are closed for the release freeze' >&2\nexit 1\n".utf8))
+        try run(["chmod", "+x", hook])
+        try writeAndSync(cluster.path(0, "frozen.txt"), "x\n")
+        let mount = cluster.mounts[0]
+        #expect(eventually(within: 20) {
+            let error = (try? statusObject(mount))?["error"] as? String ?? ""
+            return error.contains("pre-receive hook declined") && error.contains("Pushes are closed for the release freeze")
+        }, "status: \(contents(mount.path("@/status")) ?? "")")
+        try FileManager.default.removeItem(atPath: hook)
+    }
 }
+

@@ -75,6 +75,29 @@ public struct Remote: Sendable {
         return try tracking(branch)
     }
 
+    /// What `git push --porcelain` said about the branch. Lines are `<flag>\t<from>:<to>\t<summary>`,
+    /// `!` a refusal: `.rejected` when the remote's branch has commits this one lacks
+    /// (`[rejected]`), and also when another push moved it first (`[remote rejected]
+    /// (failed to update ref)`, or a lock git could not take): both are answered by fetching
+    /// and merging at once, not by backing off. Any other refusal (a hook, a protected branch)
+    /// throws, with the server's own `remote:` lines, which say why. nil when nothing was
+    /// refused.
+    static func refusal(stdout: String, stderr: String, branch: String) throws -> PushResult? {
+        let refused = stdout.split(separator: "\n").filter { $0.hasPrefix("!\t") }
+        guard !refused.isEmpty else { return nil }
+        let line = refused.first(where: { $0.contains(":refs/heads/\(branch)\t") }) ?? refused[0]
+        let summary = String(line.split(separator: "\t").last ?? "")
+        let raced = ["failed to update ref", "failed to lock", "cannot lock ref", "incorrect old value"]
+        if line.contains(":refs/heads/\(branch)\t"), summary.contains("[rejected]") || raced.contains(where: summary.contains) {
+            return .rejected(summary)
+        }
+        let said = stderr.components(separatedBy: .newlines)
+            .filter { $0.hasPrefix("remote: ") }
+            .map { $0.dropFirst("remote: ".count).trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("error: ") }
+        throw SnapshotError.remote(summary + (said.isEmpty ? "" : ": " + said.suffix(3).joined(separator: " / ")))
+    }
+
     /// Pushes `branch` (never forced) and the named tags, and deletes `deletingTags` on the
     /// remote; records what the remote now has in `trackingRef`.
     public func push(branch: String, commit: ObjectID, tags: [String] = [], deletingTags: [String] = [],
@@ -96,15 +119,13 @@ public struct Remote: Sendable {
             // push sends exactly what is named.
             ["-c", "remote.\(name).mirror=false", "push", "--porcelain", "--no-verify", name] + specs,
             timeout: timeout, onStart: onStart)
-        // Porcelain lines: `<flag>\t<from>:<to>\t<summary>`; `!` is a rejection.
-        let rejected = output.stdout.split(separator: "\n").filter { $0.hasPrefix("!\t") }
-        if let branchLine = rejected.first(where: { $0.contains(":refs/heads/\(branch)\t") }),
-           branchLine.contains("[rejected]") {
-            return .rejected(String(branchLine.split(separator: "\t").last ?? ""))
+        do {
+            if let refused = try Self.refusal(stdout: output.stdout, stderr: output.stderr, branch: branch) { return refused }
+        } catch SnapshotError.remote(let why) {
+            throw SnapshotError.remote("push to \(name) (\(displayURL)): \(why)")
         }
         guard output.status == 0 else {
-            let reason = rejected.first.map { String($0.split(separator: "\t").last ?? "") } ?? output.message
-            throw SnapshotError.remote("push to \(name) (\(displayURL)): \(reason)")
+            throw SnapshotError.remote("push to \(name) (\(displayURL)): \(output.message)")
         }
         try store.updatingRefs { repo in
             try repo.updateRef(trackingRef(branch), to: commit, expected: try repo.resolve(ref: trackingRef(branch)),
