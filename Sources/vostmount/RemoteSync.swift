@@ -24,12 +24,16 @@ final class RemoteSync: @unchecked Sendable {
     /// Called (on this thread) with the conflict copies a merge made.
     var onConflicts: (@Sendable ([RepoPath]) -> Void)?
 
-    /// What `@/status` shows of the sync.
+    /// What `@/status` shows of the sync (`ahead`/`behind` are counted from the refs when it
+    /// is read: see `counts`).
     struct Status {
-        var ahead: Int?
-        var behind: Int?
         var lastFetch: Date?
         var lastPush: Date?
+        /// What the last fetch found on the remote, and the last push sent.
+        var fetchedTip: ObjectID?
+        var pushedTip: ObjectID?
+        /// A fetch or push running since then; nil between them.
+        var syncingSince: Date?
         var error: String?
     }
 
@@ -124,9 +128,11 @@ final class RemoteSync: @unchecked Sendable {
             }
             let fetchFirst = now >= nextFetch
             kicked = false
+            status.syncingSince = now
             condition.unlock()
             cycle(fetchFirst: fetchFirst)
             condition.lock()
+            status.syncingSince = nil
         }
         condition.unlock()
     }
@@ -149,7 +155,6 @@ final class RemoteSync: @unchecked Sendable {
         } catch {
             failed(error)
         }
-        updateCounts()
     }
 
     private var isStopping: Bool {
@@ -171,6 +176,7 @@ final class RemoteSync: @unchecked Sendable {
         setChild(0)
         condition.lock()
         status.lastFetch = Date()
+        status.fetchedTip = fetched
         nextFetch = Date().addingTimeInterval(interval)
         condition.unlock()
         guard let fetched else { return }
@@ -214,6 +220,7 @@ final class RemoteSync: @unchecked Sendable {
         }
         condition.lock()
         status.lastPush = Date()
+        status.pushedTip = branchUpToDate ? tracked : tip
         tagsToPush.subtract(tags)
         pushedTags.formUnion(tags)
         tagsToDelete.subtract(deleting)
@@ -246,17 +253,18 @@ final class RemoteSync: @unchecked Sendable {
         if !stopping { logger.warning("sync with \(remote.name) failed (next try in \(Int(delay.rounded())) s): \(text)") }
     }
 
-    /// `ahead`/`behind` as of the last fetch or push.
-    private func updateCounts() {
+    /// Counted from the refs now, not at the last fetch: `ahead`, the branch's commits the
+    /// remote-tracking ref lacks (all of them before the first fetch or push); `behind`, the
+    /// tracking ref's commits the branch lacks, as of the last fetch. nil while the branch
+    /// has no commit.
+    func counts() -> (ahead: Int, behind: Int)? {
         let store = remote.store
-        var counts: (Int, Int)? = nil
-        if let tip = try? store.branches.get(branch)?.commitID, let tracked = try? remote.tracking(branch) {
-            counts = try? store.aheadBehind(tip, tracked)
+        do {
+            guard let tip = try store.branches.get(branch)?.commitID else { return nil }
+            return try store.aheadBehind(tip, try remote.tracking(branch))
+        } catch {
+            return nil
         }
-        condition.lock()
-        status.ahead = counts?.0
-        status.behind = counts?.1
-        condition.unlock()
     }
 
     // MARK: Unmount

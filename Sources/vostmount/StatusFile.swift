@@ -2,11 +2,13 @@ import Foundation
 import SnapshotFS
 
 extension Filesystem {
-    /// `@/status`: where the mount stands, as one JSON object. The remote's keys are null
-    /// without `--remote`; `ahead`/`behind` count commits as of the last fetch or push.
+    /// `@/status`: where the mount stands, as one JSON object, made when it is read. The
+    /// remote's keys are null without `--remote`; `ahead`/`behind` are counted from the refs
+    /// at the read (see `RemoteSync.counts`).
     func statusJSON() -> [UInt8] {
         let tipSnapshot = shownCommit
         let remote = remoteSync?.current
+        let counts = remoteSync?.counts()
         let activity = workspace?.activity
         let null = NSNull()
         let object: [String: Any] = [
@@ -14,8 +16,8 @@ extension Filesystem {
             "tip": tipSnapshot.flatMap { $0.isUnborn ? nil : $0.commitHash } ?? null,
             "remote": remoteSync?.remote.name ?? null,
             "url": remoteSync?.remote.displayURL ?? null,
-            "ahead": remote?.ahead ?? null,
-            "behind": remote?.behind ?? null,
+            "ahead": counts?.ahead ?? null,
+            "behind": counts?.behind ?? null,
             "pending": workspace?.pendingChanges ?? 0,
             // Why a batch has not committed yet: files still open for writing, or not quiet
             // for --commit-delay seconds.
@@ -24,6 +26,10 @@ extension Filesystem {
             "lastCommit": tipSnapshot.flatMap { $0.isUnborn ? nil : Self.iso($0.time) } ?? null,
             "lastFetch": remote?.lastFetch.map(Self.iso) ?? null,
             "lastPush": remote?.lastPush.map(Self.iso) ?? null,
+            "lastFetchedTip": remote?.fetchedTip?.hex ?? null,
+            "lastPushedTip": remote?.pushedTip?.hex ?? null,
+            // A fetch or push in flight, and since when (null between them).
+            "syncingSince": remote?.syncingSince.map(Self.iso) ?? null,
             "error": remote?.error ?? null,
             "conflicts": syncState.withLock { $0.conflicts },
             // Whether the kernel may read LFS objects itself (FUSE passthrough; false once

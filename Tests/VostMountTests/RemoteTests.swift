@@ -363,6 +363,19 @@ import TestSupport
             let error = (try? statusObject(mount))?["error"] as? String ?? ""
             return error.contains("pre-receive hook declined") && error.contains("Pushes are closed for the release freeze")
         }, "status: \(contents(mount.path("@/status")) ?? "")")
+        // `ahead` is counted when the status is read: right after each fsync, not at the next
+        // push or fetch (before, it said 0 while commits waited).
+        let serverTip = try #require(cluster.tip(cluster.server))
+        for n in 2...3 {
+            try writeAndSync(cluster.path(0, "frozen-\(n).txt"), "x\n")
+            let status = try statusObject(mount)
+            let local = try git(cluster.clones[0], "rev-list", "--count", "main", "^refs/remotes/origin/main").trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(status["ahead"] as? Int == Int(local) && Int(local) ?? 0 >= n, "ahead \(status["ahead"] ?? "-") vs git's \(local)")
+        }
+        let status = try statusObject(mount)
+        #expect(status["lastFetchedTip"] as? String == serverTip)
+        #expect(status["lastPushedTip"] is NSNull, "nothing was pushed")
+        #expect(status.keys.contains("syncingSince"))
         try FileManager.default.removeItem(atPath: hook)
     }
 }

@@ -30,4 +30,18 @@ extension GitRepository {
         try check(git_graph_ahead_behind(&ahead, &behind, pointer, &a, &b), "cannot count commits")
         return (ahead, behind)
     }
+
+    /// How many commits `tip` reaches (itself included).
+    func commitCount(from tip: ObjectID) throws -> Int {
+        var walk: OpaquePointer?
+        try check(git_revwalk_new(&walk, pointer), "cannot walk history")
+        defer { git_revwalk_free(walk) }
+        var start = tip.git
+        try check(git_revwalk_push(walk, &start), "cannot walk from \(tip.shortHex)")
+        var count = 0
+        var next = git_oid()
+        while git_revwalk_next(&next, walk) == 0 { count += 1 }
+        return count
+    }
 }
+

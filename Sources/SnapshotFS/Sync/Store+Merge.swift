@@ -30,9 +30,11 @@ extension Store {
         try ancestor == commit || git { try $0.isDescendant(commit, of: ancestor) }
     }
 
-    /// Commits in `local` missing from `upstream`, and the other way round.
-    public func aheadBehind(_ local: ObjectID, _ upstream: ObjectID) throws -> (ahead: Int, behind: Int) {
-        try git { try $0.aheadBehind(local, upstream) }
+    /// Commits in `local` missing from `upstream`, and the other way round; with no
+    /// `upstream` (nothing fetched yet), every commit of `local`.
+    public func aheadBehind(_ local: ObjectID, _ upstream: ObjectID?) throws -> (ahead: Int, behind: Int) {
+        guard let upstream else { return (try git { try $0.commitCount(from: local) }, 0) }
+        return try git { try $0.aheadBehind(local, upstream) }
     }
 
     /// A path-level three-way merge of two trees against `base` (see `TreeMerge` for the
