@@ -83,6 +83,19 @@ import TestSupport
         #expect(outcome.conflicts.count == 1)
     }
 
+    /// The other way round (before, the copy of their file was named after our commit): a
+    /// conflict copy is named after the commit that holds that version.
+    @Test func theirFileDisplacedByOurDirectoryIsNamedAfterTheirCommit() throws {
+        let (_, store, _) = try fork(["fd": .data(bytes("base\n"))])
+        _ = try store.branches["main"].apply(writes: [:], removes: ["fd"]).apply(writes: ["fd/inner": .data(bytes("dir\n"))])
+        let theirs = try store.branches["other"].apply(writes: ["fd": .data(bytes("changed\n"))])
+        let outcome = try store.merge(theirs.commitID, into: "main", label: "other")
+        let merged = try store.branches["main"]
+        #expect(try merged.readText("fd/inner") == "dir\n")
+        #expect(outcome.conflicts == [try RepoPath("fd.conflict-\(theirs.commitID.shortHex)")])
+        #expect(try merged.readText(RepoPath("fd.conflict-\(theirs.commitID.shortHex)")) == "changed\n")
+    }
+
     @Test func modesAndLinksFollowTheSameRules() throws {
         let (_, store, _) = try fork(["run.sh": .data(bytes("echo 1\n")), "link": .symlink(target: "a")])
         let ours = try store.branches["main"].apply(writes: [

@@ -38,10 +38,11 @@ extension Store {
     }
 
     /// A path-level three-way merge of two trees against `base` (see `TreeMerge` for the
-    /// rules); `tag` names the commit the displaced versions come from.
+    /// rules); `tag` names the commit that holds `theirs`, `oursTag` the one that holds
+    /// `ours` (default `tag`), and each displaced version is named after its own.
     public func mergeTrees(base: ObjectID?, ours: ObjectID, theirs: ObjectID, winner: MergeWinner,
-                           tag: String) throws -> TreeMergeResult {
-        try TreeMerge.merge(store: self, base: base, ours: ours, theirs: theirs, winner: winner, tag: tag)
+                           tag: String, oursTag: String? = nil) throws -> TreeMergeResult {
+        try TreeMerge.merge(store: self, base: base, ours: ours, theirs: theirs, winner: winner, tag: tag, oursTag: oursTag)
     }
 
     /// Brings commit `other` (a fetched remote tip, say) into `branch`, never rewriting
@@ -79,7 +80,7 @@ extension Store {
                 let base = try mergeBase(tip, other).map { try commit($0).tree }
                 let ours = try commit(tip)
                 let result = try mergeTrees(base: base, ours: ours.tree, theirs: commit(other).tree,
-                                            winner: .theirs, tag: tip.shortHex)
+                                            winner: .theirs, tag: other.shortHex, oursTag: tip.shortHex)
                 // Both tips named, so a shared branch's history says what met what.
                 var message = "Merge \(label) (\(other.shortHex)) into \(branch) (\(tip.shortHex))"
                 if !result.conflicts.isEmpty {

@@ -33,23 +33,26 @@ struct TreeMerge {
     let store: Store
     let sink: ObjectSink
     let winner: MergeWinner
-    /// Seven hex digits of the commit that holds the displaced versions.
+    /// Seven hex digits of the commit that holds `theirs`, and of the one that holds `ours`
+    /// (the same when ours is not a commit yet): a displaced version is named after its own.
     let tag: String
+    let oursTag: String
     private(set) var conflicts: [RepoPath] = []
     private(set) var lineMerged: [RepoPath] = []
 
-    init(store: Store, winner: MergeWinner, tag: String) {
+    init(store: Store, winner: MergeWinner, tag: String, oursTag: String) {
         self.store = store
         self.sink = ObjectSink(store: store)
         self.winner = winner
         self.tag = tag
+        self.oursTag = oursTag
     }
 
     /// Merges the trees and writes every new object; nil `base` means the histories share
     /// nothing (every path both sides have was added on both).
     static func merge(store: Store, base: ObjectID?, ours: ObjectID, theirs: ObjectID,
-                      winner: MergeWinner, tag: String) throws -> TreeMergeResult {
-        var merge = TreeMerge(store: store, winner: winner, tag: tag)
+                      winner: MergeWinner, tag: String, oursTag: String? = nil) throws -> TreeMergeResult {
+        var merge = TreeMerge(store: store, winner: winner, tag: tag, oursTag: oursTag ?? tag)
         let tree = try merge.trees(base: base, ours: ours, theirs: theirs, at: .root)
         try merge.sink.flush()
         return TreeMergeResult(tree: tree, conflicts: merge.conflicts, lineMerged: merge.lineMerged)
@@ -64,15 +67,15 @@ struct TreeMerge {
         var names = Set<[UInt8]>()
         for tree in [b, o, t] { for entry in tree.entries { names.insert(entry.name) } }
         var merged: [[UInt8]: TreeEntry] = [:]
-        var displaced: [TreeEntry] = []
+        var displaced: [(entry: TreeEntry, tag: String)] = []
         // Sorted, so conflict names come out the same on every machine.
         for name in names.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
             let (kept, aside) = try entry(b[name], o[name], t[name], at: path.appending(path: RepoPath(validated: [name])))
             if let kept { merged[name] = kept }
-            if let aside { displaced.append(aside) }
+            if let aside { displaced.append((aside, aside == o[name] ? oursTag : tag)) }
         }
-        for entry in displaced {
-            let name = conflictName(entry.name, taken: merged)
+        for (entry, tag) in displaced {
+            let name = conflictName(entry.name, tag: tag, taken: merged)
             merged[name] = TreeEntry(name: name, mode: entry.mode, id: entry.id)
             conflicts.append(path.appending(path: RepoPath(validated: [name])))
         }
@@ -131,7 +134,7 @@ struct TreeMerge {
 
     /// `report.txt` -> `report.conflict-1a2b3c4.txt`; `Makefile` -> `Makefile.conflict-1a2b3c4`;
     /// a leading dot is not an extension. `-2`, `-3`... if the name is taken.
-    private func conflictName(_ name: [UInt8], taken: [[UInt8]: TreeEntry]) -> [UInt8] {
+    private func conflictName(_ name: [UInt8], tag: String, taken: [[UInt8]: TreeEntry]) -> [UInt8] {
         var stem = name
         var ext: [UInt8] = []
         if let dot = name.lastIndex(of: UInt8(ascii: ".")), dot > 0, dot < name.count - 1 {
