@@ -34,12 +34,16 @@ final class RemoteSync: @unchecked Sendable {
         var pushedTip: ObjectID?
         /// A fetch or push running since then; nil between them.
         var syncingSince: Date?
+        /// The git command running now (`fetch from origin`), and since when.
+        var step: (name: String, since: Date)?
         var error: String?
     }
 
     private let condition = NSCondition()
     private var status = Status()
     private var stopping = false
+    /// `stop`'s own last push is running: its command is not killed at start.
+    private var lastPush = false
     /// A commit was made: push without waiting for the next fetch.
     private var kicked = false
     private var nextFetch = Date.distantPast
@@ -166,13 +170,41 @@ final class RemoteSync: @unchecked Sendable {
     private func setChild(_ pid: pid_t) {
         condition.lock()
         child = pid
-        // `stop` may have come while the command was being started.
-        if stopping { kill(-pid, SIGKILL) }
+        // `stop` may have come while the command was being started (but not its own push).
+        if stopping, !lastPush { kill(-pid, SIGKILL) }
         condition.unlock()
     }
 
+    /// Runs one git command of the sync as `step`, so that `@/status` can say while it hangs.
+    private func running<R>(_ step: String, _ body: () throws -> R) rethrows -> R {
+        condition.lock()
+        status.step = (step, Date())
+        condition.unlock()
+        defer {
+            condition.lock()
+            status.step = nil
+            condition.unlock()
+        }
+        return try body()
+    }
+
+    /// A step silent for this long is said in `@/status` while it runs.
+    static let stallAfter: TimeInterval = 5
+
+    /// `error` as `@/status` shows it: a step that has had no answer for `stallAfter`
+    /// seconds, else the last error.
+    func shownError(now: Date = Date()) -> String? {
+        let status = current
+        if let step = status.step, now.timeIntervalSince(step.since) >= Self.stallAfter {
+            return "\(step.name): no answer for \(Int(now.timeIntervalSince(step.since))) s"
+        }
+        return status.error
+    }
+
     private func fetchAndMerge() throws {
-        let fetched = try remote.fetch(branch: branch, timeout: Self.commandTimeout) { [self] in setChild($0) }
+        let fetched = try running("fetch from \(remote.name)") {
+            try remote.fetch(branch: branch, timeout: Self.commandTimeout) { [self] in setChild($0) }
+        }
         setChild(0)
         condition.lock()
         status.lastFetch = Date()
@@ -211,8 +243,10 @@ final class RemoteSync: @unchecked Sendable {
         let tracked = try remote.tracking(branch)
         let branchUpToDate = try tracked.map { try store.contains(tip, in: $0) } ?? false
         if branchUpToDate, tags.isEmpty, deleting.isEmpty { return true }
-        let result = try remote.push(branch: branch, commit: branchUpToDate ? tracked! : tip, tags: tags,
-                                     deletingTags: deleting, timeout: timeout) { [self] in setChild($0) }
+        let result = try running("push to \(remote.name)") {
+            try remote.push(branch: branch, commit: branchUpToDate ? tracked! : tip, tags: tags,
+                            deletingTags: deleting, timeout: timeout) { [self] in setChild($0) }
+        }
         setChild(0)
         guard result == .pushed else {
             logger.info("push to \(remote.name) rejected (the remote has new commits): fetching")
@@ -283,6 +317,9 @@ final class RemoteSync: @unchecked Sendable {
         let store = remote.store
         guard let tip = try? store.branches.get(branch)?.commitID else { return nil }
         // The same push as the loop's (tags still pending included), bounded by `timeout`.
+        condition.lock()
+        lastPush = true
+        condition.unlock()
         if timeout > 0 {
             do { _ = try push(timeout: timeout) } catch { failed(error) }
         }

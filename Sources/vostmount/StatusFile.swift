@@ -30,7 +30,8 @@ extension Filesystem {
             "lastPushedTip": remote?.pushedTip?.hex ?? null,
             // A fetch or push in flight, and since when (null between them).
             "syncingSince": remote?.syncingSince.map(Self.iso) ?? null,
-            "error": remote?.error ?? null,
+            // The last sync error, or a fetch or push that has had no answer for 5 s.
+            "error": remoteSync?.shownError() ?? null,
             "conflicts": syncState.withLock { $0.conflicts },
             // Whether the kernel may read LFS objects itself (FUSE passthrough; false once
             // refused), and how many open files it reads that way now.

@@ -47,6 +47,35 @@ import TestSupport
     }
 }
 
+/// A server that stops answering (a blackhole, not a refused connection): `@/status` says
+/// which step waits and for how long while it hangs (before: nothing for 120 s, then "exit
+/// status 137"), and the last push at unmount says why it was stopped.
+@Suite struct BlackholeTests {
+    @Test func aSilentServerIsSaidWhileItHangsAndAtUnmount() throws {
+        let network = try TestNetwork()
+        defer { network.remove() }
+        let dir = TempDir("blackhole")
+        let daemon = try GitDaemon(base: dir.path, network: network)
+        defer { daemon.stop() }
+        let cluster = try Cluster("blackhole", count: 1, url: { _ in daemon.url("server.git") },
+                                  arguments: ["--fetch-interval", "1", "--push-timeout", "2"], dir: dir)
+        defer { cluster.unmountAll() }
+        try network.blackhole(true)
+        defer { try? network.blackhole(false) }
+        try writeAndSync(cluster.path(0, "unanswered.txt"), "x\n")
+        let mount = cluster.mounts[0]
+        var seen = ""
+        #expect(eventually(within: 30) {
+            seen = (try? statusObject(mount))?["error"] as? String ?? ""
+            return seen.range(of: #"^(fetch from|push to) origin: no answer for \d+ s$"#, options: .regularExpression) != nil
+        }, "status error: \(seen)")
+        #expect((try? statusObject(mount))?["syncingSince"] is String)
+        mount.unmount()
+        let log = contents(dir.sub("m0.log")) ?? ""
+        #expect(log.contains("not pushed to origin") && log.contains("no answer for 2 s, stopped"), "log: \(log)")
+    }
+}
+
 /// ssh as people use it: an sshd of the test's own on 127.0.0.1, a key that exists only in
 /// an `ssh-agent`, and a `~/.ssh/config` alias as the remote's URL. ssh reads the config of
 /// the user's home from the password database, not `$HOME`, so the mounts run as a test user

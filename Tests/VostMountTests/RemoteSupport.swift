@@ -266,6 +266,8 @@ final class HTTPGitServer {
 final class TestNetwork {
     let name: String
     let address: String
+    /// This side's address on the link.
+    let hostAddress: String
     private let hostSide: String
     private var removed = false
 
@@ -276,6 +278,7 @@ final class TestNetwork {
         hostSide = "vh\(tag)"
         let inside = "vn\(tag)"
         address = "10.231.\(n).2"
+        hostAddress = "10.231.\(n).1"
         try run(["ip", "netns", "add", name])
         do {
             try run(["ip", "link", "add", hostSide, "type", "veth", "peer", "name", inside])
@@ -293,6 +296,12 @@ final class TestNetwork {
 
     /// Runs a program inside the namespace.
     func inside(_ arguments: [String]) -> [String] { ["ip", "netns", "exec", name] + arguments }
+
+    /// Drops every answer the server sends (the link stays up): connections hang, as they do
+    /// through a firewall that drops, until `blackhole(false)`.
+    func blackhole(_ on: Bool) throws {
+        try run(inside(["ip", "route", on ? "add" : "del", "blackhole", "\(hostAddress)/32"]))
+    }
 
     /// Cuts the link (the server stays up, unreachable) or restores it.
     func setLink(up: Bool) throws { try run(["ip", "link", "set", hostSide, up ? "up" : "down"]) }

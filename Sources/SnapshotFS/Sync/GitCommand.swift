@@ -19,6 +19,8 @@ struct GitCommand {
         let stderr: String
         /// The deadline passed and the command was killed.
         let timedOut: Bool
+        /// How long it ran.
+        var seconds: TimeInterval = 0
         /// What went wrong in one line: the last two lines of stderr that say something
         /// (ssh's or curl's reason, then git's), without git's advice and prefixes.
         var message: String {
@@ -30,8 +32,11 @@ struct GitCommand {
                 for prefix in ["fatal: ", "error: ", "remote: "] where line.hasPrefix(prefix) { line.removeFirst(prefix.count) }
                 return line
             }
+            // Killed at the deadline: the cause is the silence (a blackholed link, a server that
+            // hangs), not the signal's "exit status 137".
+            if timedOut { return "no answer for \(Int(seconds.rounded())) s, stopped" + (picked.isEmpty ? "" : " (" + picked.joined(separator: "; ") + ")") }
             if picked.isEmpty { picked = ["exit status \(status)"] }
-            return (timedOut ? "timed out; " : "") + picked.joined(separator: "; ")
+            return picked.joined(separator: "; ")
         }
 
         static let advice: Set<String> = ["Please make sure you have the correct access rights", "and the repository exists."]
@@ -89,14 +94,15 @@ struct GitCommand {
         guard spawned == 0 else { throw SnapshotError.io(errno: spawned, "cannot run \(git)") }
         onStart?(pid)
 
-        let (stdout, stderr, timedOut) = Self.drain(out[0], err[0], until: Date().addingTimeInterval(timeout), pid: pid)
+        let started = Date()
+        let (stdout, stderr, timedOut) = Self.drain(out[0], err[0], until: started.addingTimeInterval(timeout), pid: pid)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         // WIFEXITED/WEXITSTATUS are macros Swift does not import.
         let exited = status & 0x7f == 0
         let code = exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return Output(status: code, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self), timedOut: timedOut)
+                      stderr: String(decoding: stderr, as: UTF8.self), timedOut: timedOut, seconds: Date().timeIntervalSince(started))
     }
 
     /// A pipe whose ends close on exec from the start (the child gets its copies through
