@@ -34,6 +34,9 @@ final class RemoteSync: @unchecked Sendable {
         var pushedTip: ObjectID?
         /// A fetch or push running since then; nil between them.
         var syncingSince: Date?
+        /// The last surprise from the server (a deleted branch, rewritten history), with when
+        /// it was seen; kept until another one replaces it.
+        var notice: String?
         /// The git command running now (`fetch from origin`), and since when.
         var step: (name: String, since: Date)?
         var error: String?
@@ -202,6 +205,7 @@ final class RemoteSync: @unchecked Sendable {
     }
 
     private func fetchAndMerge() throws {
+        let previous = (try? remote.tracking(branch)) ?? nil
         let fetched = try running("fetch from \(remote.name)") {
             try remote.fetch(branch: branch, timeout: Self.commandTimeout) { [self] in setChild($0) }
         }
@@ -211,6 +215,17 @@ final class RemoteSync: @unchecked Sendable {
         status.fetchedTip = fetched
         nextFetch = Date().addingTimeInterval(interval)
         condition.unlock()
+        // Surprises are said, in the log once and in `@/status` until the next one. Either way
+        // nothing local is lost: a rewritten history is merged (which keeps both sides), and a
+        // deleted branch is pushed back by this mount's next commit.
+        let label = "\(remote.name)/\(branch)"
+        if fetched == nil, let previous {
+            notice("\(label) is gone from the server (the branch was deleted, or the repository replaced; it was at "
+                   + "\(previous.shortHex)): nothing here is lost, and this mount's next commit pushes the branch back")
+        } else if let fetched, let previous, fetched != previous, !(try remote.store.contains(previous, in: fetched)) {
+            notice("\(label) is not a descendant of what was fetched before: history was rewritten on the server "
+                   + "(\(previous.shortHex) -> \(fetched.shortHex)); merged, so nothing is lost on either side")
+        }
         guard let fetched else { return }
         let outcome = try remote.store.merge(fetched, into: branch, label: "\(remote.name)/\(branch)", fastForwardOnly: readOnly)
         switch outcome.kind {
@@ -222,6 +237,15 @@ final class RemoteSync: @unchecked Sendable {
             if !outcome.conflicts.isEmpty { onConflicts?(outcome.conflicts) }
         }
         onBranchMoved?()
+    }
+
+    /// Records a server surprise for `@/status`, and logs it when it is new.
+    private func notice(_ text: String) {
+        condition.lock()
+        let new = status.notice?.hasSuffix(text) != true
+        if new { status.notice = "\(StatusTime.iso(Date())): \(text)" }
+        condition.unlock()
+        if new { logger.warning("\(text)") }
     }
 
     /// Pushes the branch's tip (and pending tags) if the remote lacks anything; false when

@@ -33,6 +33,8 @@ extension Filesystem {
             // The last sync error, or a fetch or push that has had no answer for 5 s.
             "error": remoteSync?.shownError() ?? null,
             "conflicts": syncState.withLock { $0.conflicts },
+            // The last surprise from the server (deleted branch, rewritten history), with when.
+            "notice": remote?.notice ?? null,
             // Whether the kernel may read LFS objects itself (FUSE passthrough; false once
             // refused), and how many open files it reads that way now.
             "passthrough": backingFiles.wanted,
@@ -44,6 +46,11 @@ extension Filesystem {
         return Array(data) + [0x0A]
     }
 
+    static func iso(_ date: Date) -> String { StatusTime.iso(date) }
+}
+
+/// Times as `@/status` shows them: ISO 8601, UTC.
+enum StatusTime {
     static func iso(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
