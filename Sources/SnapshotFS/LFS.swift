@@ -141,8 +141,8 @@ extension Store {
 
     private func writeLFSObject(size: Int, fill: (UnsafeMutableRawBufferPointer, Int, Int) throws -> Void) throws -> LFSPointer {
         // The store's folders are made beneath the repository, never through a symlink a
-        // repository's author left there (which would store objects outside it).
-        close(try Beneath.directory("lfs/objects", in: path))
+        // repository's author left there (which would store objects outside it): `ObjectFile`
+        // reaches `lfs/tmp` and the object's folder through `Beneath`.
         noteLFSInUse()
         let file = try ObjectFile(.beneath(root: path), in: "lfs/tmp", prefix: "vostmount-")
         var stored = false

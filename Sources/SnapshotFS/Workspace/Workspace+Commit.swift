@@ -58,13 +58,18 @@ extension Workspace {
             changedNodes.removeAll()
             if snapshot.treeID == ours {
                 _base = snapshot
-            } else if let trees = try? treesToTakeIn(snapshot.treeID) {
-                _base = snapshot
-                sync(root, to: snapshot.treeID, trees, into: &invalidations)
+            } else {
+                do {
+                    let trees = try treesToTakeIn(snapshot.treeID)
+                    _base = snapshot
+                    sync(root, to: snapshot.treeID, trees, into: &invalidations)
+                } catch {
+                    // The merged tree cannot be read now. The commit stands (its ref moved), so
+                    // this is not the commit's failure: the workspace keeps showing `ours` on its
+                    // old base, which a later commit merges from correctly, and the next
+                    // `refresh` takes the merged tip in (or reports the read error).
+                }
             }
-            // (else: the merged tree could not be read. The commit stands; the workspace keeps
-            // showing `ours` on its old base, which is what a later commit merges from, and
-            // the next `refresh` takes the merged tip in.)
             return tree == onto.treeID ? nil : snapshot
         }
         if !invalidations.isEmpty { onInvalidate?(invalidations) }
