@@ -32,6 +32,9 @@ public struct LFSRules: Sendable {
 
     public var isEmpty: Bool { rules.isEmpty && overriding.isEmpty }
 
+    /// Whether some rule sends paths to LFS.
+    var namesLFS: Bool { (rules + overriding).contains(where: \.lfs) }
+
     /// Whether `path` (a file) goes to LFS.
     public func matches(_ path: RepoPath) -> Bool {
         var verdict = false

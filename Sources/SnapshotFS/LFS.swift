@@ -98,6 +98,22 @@ extension Store {
 
     public func noteLFSInUse() { lfsInUse.store(true, ordering: .relaxed) }
 
+    /// Turns LFS reading on when `tree` has a `.gitattributes` naming `filter=lfs`: called
+    /// for every tree as it is first read, so attributes count from the moment any view
+    /// (the branch after a fetch, a commit in history, a merge) reaches their directory, as
+    /// they would for a checkout; a directory is always read before the files in it. Costs
+    /// one lookup per tree until the answer is yes. An attributes file is someone else's
+    /// input: one larger than `maxAttributesSize` is not read, and one that cannot be read
+    /// leaves the answer as it was (reading that file itself fails where it is read).
+    func noteLFSAttributes(of tree: Tree) {
+        guard !lfsInUse.load(ordering: .relaxed), let entry = tree[Self.attributesName], entry.mode.isFile,
+              let size = try? blobSize(entry.id), size <= Self.maxAttributesSize, let text = try? blob(entry.id) else { return }
+        if LFSRules().adding(text, base: .root).namesLFS { noteLFSInUse() }
+    }
+
+    static let attributesName = Array(".gitattributes".utf8)
+    static let maxAttributesSize = 1 << 20
+
     /// The LFS pointer a blob holds, if it is one (and the repository uses LFS). Only blobs
     /// of a pointer's size are read; the answer is kept per blob (blobs never change).
     public func lfsPointer(_ id: ObjectID) throws -> LFSPointer? {

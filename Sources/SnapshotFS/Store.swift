@@ -133,6 +133,7 @@ public final class Store: @unchecked Sendable {
         guard type == GIT_OBJECT_TREE else { throw SnapshotError.notADirectory("\(id) is not a tree") }
         let tree = try Tree.parse(data, id: id)
         trees.put(id, tree, cost: max(1, tree.entries.count))
+        noteLFSAttributes(of: tree)
         return tree
     }
 
