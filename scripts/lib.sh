@@ -101,3 +101,19 @@ ensure_vost() {
     fi
     export VOST_PYTHON="$venv/bin/python"
 }
+
+# A virtualenv with giftless (a Git LFS server, from PyPI) for the LFS tests and benchmarks,
+# which start and stop their own instances on 127.0.0.1.
+ensure_giftless() {
+    local venv="$here/.build/giftless-venv" requirements="$here/scripts/giftless-requirements.txt"
+    if ! cmp -s "$requirements" "$venv/requirements.txt" 2>/dev/null \
+        || ! "$venv/bin/python" -c 'import giftless.wsgi_entrypoint' >/dev/null 2>&1; then
+        if ! python3 -m venv --help >/dev/null 2>&1; then apt_ensure python3-venv; fi
+        mkdir -p "$here/.build"
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+        cp "$requirements" "$venv/requirements.txt"
+    fi
+    export GIFTLESS_PYTHON="$venv/bin/python"
+}

@@ -73,6 +73,13 @@ struct VostMount: ParsableCommand {
     @Option(help: "With --remote: on unmount, seconds the last push may take; commits left unpushed go out at the next mount.")
     var pushTimeout: Double?
 
+    @Option(help: ArgumentHelp("With --remote, which Git LFS objects come from the remote's LFS endpoint: all (those of every fetched tip, in the background) or open (only a file being opened waits for its own).",
+                               valueName: "all|open"))
+    var lfsFetch: String?
+
+    @Option(help: ArgumentHelp("With --remote, seconds an open waits for its LFS object before failing (EIO).", valueName: "seconds"))
+    var lfsTimeout: Double?
+
     @Flag(help: "Show notes as extended attributes of history folders (user.vost.note.NAMESPACE on MNT/@REV, MNT/@/log/ENTRY...); costs ls -l two round trips per name.")
     var notes = false
 
@@ -174,6 +181,16 @@ struct VostMount: ParsableCommand {
         if let seconds = pushTimeout ?? mountOptions.pushTimeout {
             guard seconds >= 0, seconds.isFinite else { throw Preflight.Failure("--push-timeout must be 0 or more seconds") }
             config.pushTimeout = seconds
+        }
+        if let text = lfsFetch ?? mountOptions.lfsFetch {
+            guard let mode = LFSDownloads.Mode(rawValue: text) else {
+                throw Preflight.Failure("--lfs-fetch: \(text) is neither all nor open")
+            }
+            config.lfsFetch = mode
+        }
+        if let seconds = lfsTimeout ?? mountOptions.lfsTimeout {
+            guard seconds > 0, seconds.isFinite else { throw Preflight.Failure("--lfs-timeout must be more than 0 seconds") }
+            config.lfsTimeout = seconds
         }
         let logFile = try DaemonLog.open(explicit: log, repository: store.path)
         config.logDescriptor = logFile?.fd

@@ -13,6 +13,7 @@ extension Filesystem {
             do { try workspace?.refresh() } catch { logger.error("cannot read the branch: \(error)") }
         }
         remoteSync?.onConflicts = { [weak self] paths in self?.conflictsMade(paths) }
+        remoteSync?.onFetched = { [weak self] tip in self?.lfsDownloads?.tipFetched(tip) }
         poller.onTick = { [weak self] in self?.tick() }
         poller.start()
         remoteSync?.start()
@@ -75,6 +76,7 @@ extension Filesystem {
         poller.stop()
         commitAtUnmount()
         try? store.syncToDisk()
+        lfsDownloads?.stop()
         if let remoteSync, let warning = remoteSync.stop(pushWithin: config.pushTimeout) {
             logger.warning("\(warning)")
         }

@@ -44,7 +44,9 @@ extension Filesystem {
             if writing { throw Errno.readOnly }
             if node == .status { return Opened(handle: handles.add(.bytes(statusJSON())), keepCache: false) }
             // Every file in history stands for one blob, which never changes.
-            let reader = try BlobReader(store: store, id: try historyBlob(of: node), shared: true, lfs: config.lfs)
+            let blob = try historyBlob(of: node)
+            try awaitLFSObject(blob)
+            let reader = try BlobReader(store: store, id: blob, shared: true, lfs: config.lfs)
             let way = try backingFiles.open(id, writing: false, content: backingContent(reader))
             if way == .ordinary, let session, reader.size <= Prefill.limit {
                 try? prefill.store(id, node: nil, session: session) { try reader.read(at: 0, count: reader.size) }
@@ -55,8 +57,10 @@ extension Filesystem {
         if writing, config.readOnly { throw Errno.readOnly }
         let file = OpenFile(node: work, writable: writing)
         var content: BackingFiles.Content?
-        if !writing, seeksBackingFiles, case .blob(let blob) = try workspace!.read(work, at: 0, count: 0),
-           try store.lfsPointer(blob) != nil {
+        // Committed content (pending content is here already), unless the open empties it.
+        let committed: ObjectID? = if flags & O_TRUNC == 0, case .blob(let blob) = try workspace!.read(work, at: 0, count: 0) { blob } else { nil }
+        if let committed { try awaitLFSObject(committed) }
+        if !writing, seeksBackingFiles, let blob = committed, try store.lfsPointer(blob) != nil {
             content = backingContent(try file.reader(for: blob, store: store, lfs: config.lfs))
         }
         let way = try backingFiles.open(id, writing: writing, content: content)
@@ -89,6 +93,14 @@ extension Filesystem {
         // The kernel's pages of this inode are right: only this mount changes a node, and
         // another writer's version of the file comes as a new node.
         return Opened(handle: handles.add(.work(file)), keepCache: true, way: way)
+    }
+
+    /// An LFS file whose object is not in the local store: with `--remote` the open waits for
+    /// it (see `LFSDownloads.ensure`, which fails with EIO when it does not come); without,
+    /// the open succeeds and its reads fail with EIO, saying which object is missing.
+    private func awaitLFSObject(_ blob: ObjectID) throws {
+        guard let lfsDownloads, let pointer = try store.lfsPointer(blob), !store.hasLFSObject(pointer) else { return }
+        try lfsDownloads.ensure(pointer)
     }
 
     /// Whether an open that reads should look for an LFS object to hand the kernel: only

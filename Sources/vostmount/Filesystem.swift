@@ -28,6 +28,10 @@ struct MountConfig: Sendable {
     var lfs = true
     /// `--lfs-threshold`: content larger than this many bytes goes to LFS whatever the patterns.
     var lfsThreshold: Int?
+    /// `--lfs-fetch`: with `--remote`, which LFS objects come from the remote's LFS endpoint
+    /// without being asked (see `LFSDownloads`), and how long an open waits for one.
+    var lfsFetch: LFSDownloads.Mode = .all
+    var lfsTimeout: TimeInterval = LFSDownloads.defaultTimeout
     /// LFS objects read by the kernel straight from the store where it can (FUSE
     /// passthrough, see `BackingFiles`); off with `--no-passthrough`.
     var passthrough = true
@@ -53,6 +57,8 @@ final class Filesystem: @unchecked Sendable {
     let poller = Poller()
     /// The remote the branch follows (`--remote`); nil without one.
     let remoteSync: RemoteSync?
+    /// LFS objects from the remote's LFS endpoint (`--remote`, LFS on); nil without.
+    let lfsDownloads: LFSDownloads?
     /// The conflict copies of the last merge into the branch, by a commit of this mount or
     /// by a fetch, and the tip the poller last saw (to push after every commit).
     let syncState = Mutex<(conflicts: [String], seenTip: ObjectID?)>(([], nil))
@@ -107,10 +113,14 @@ final class Filesystem: @unchecked Sendable {
         passthrough = PassthroughChannel(logger: logger, storeOnStackedFilesystem: vost_is_stacked(store.path) != 0)
         backingFiles = BackingFiles(channel: config.passthrough && config.lfs ? passthrough : nil)
         if let name = config.remote, let branch = config.branch {
-            remoteSync = RemoteSync(remote: try Remote(store: store, name: name), branch: branch,
-                              interval: config.fetchInterval, readOnly: config.readOnly, logger: logger)
+            let remote = try Remote(store: store, name: name)
+            remoteSync = RemoteSync(remote: remote, branch: branch, interval: config.fetchInterval, readOnly: config.readOnly,
+                                    logger: logger)
+            lfsDownloads = config.lfs ? LFSDownloads(remote: remote, mode: config.lfsFetch, timeout: config.lfsTimeout,
+                                                     logger: logger) : nil
         } else {
             remoteSync = nil
+            lfsDownloads = nil
         }
         if let fixed = config.fixed {
             workspace = nil
@@ -124,13 +134,6 @@ final class Filesystem: @unchecked Sendable {
             if !config.readOnly { try workspace.prepareStaging() }
             self.workspace = workspace
             inodes = InodeTable(root: .work(workspace.root))
-        }
-        // A clone made without its LFS objects has no LFS store yet: its `.gitattributes`
-        // still says the pointers are pointers, and they must not read as their text.
-        if config.lfs, !store.usesLFS, let shown = shownCommit, !shown.isUnborn,
-           let attributes = try? shown.entryIfPresent(at: ".gitattributes"), attributes.mode.isFile,
-           let text = try? store.blob(attributes.id), String(decoding: text, as: UTF8.self).contains("filter=lfs") {
-            store.noteLFSInUse()
         }
     }
 

@@ -1,5 +1,6 @@
 /// `-o` options, as given on the command line or by `mount.fuse3` from /etc/fstab: ours
-/// (`branch=`, `ref=`, `remote=`, `fetch_interval=`, `push_timeout=`, `notes`, `nolfs`, `lfs_threshold=`, `nopassthrough`) are taken out, the kernel's and libfuse's are passed on, and the
+/// (`branch=`, `ref=`, `remote=`, `fetch_interval=`, `push_timeout=`, `notes`, `nolfs`, `lfs_threshold=`,
+/// `lfs_fetch=`, `lfs_timeout=`, `nopassthrough`) are taken out, the kernel's and libfuse's are passed on, and the
 /// ones only `mount(8)` cares about (`defaults`, `noauto`, `user`, `_netdev`...) are dropped.
 struct MountOptions {
     var branch: String?
@@ -12,6 +13,9 @@ struct MountOptions {
     /// `nolfs`: as `--no-lfs`; `lfs_threshold=SIZE`: as `--lfs-threshold`.
     var noLFS = false
     var lfsThreshold: String?
+    /// `lfs_fetch=all|open`, `lfs_timeout=SECONDS`: as `--lfs-fetch`, `--lfs-timeout`.
+    var lfsFetch: String?
+    var lfsTimeout: Double?
     /// `nopassthrough`: as `--no-passthrough`.
     var noPassthrough = false
     var remote: String?
@@ -46,6 +50,10 @@ struct MountOptions {
                     noLFS = true
                 } else if option == "nopassthrough" {
                     noPassthrough = true
+                } else if option.hasPrefix("lfs_fetch=") {
+                    lfsFetch = String(option.dropFirst(10))
+                } else if option.hasPrefix("lfs_timeout=") {
+                    lfsTimeout = Double(option.dropFirst(12)) ?? -1
                 } else if option.hasPrefix("lfs_threshold=") {
                     lfsThreshold = String(option.dropFirst(14))
                 } else if option == "nonempty" {

@@ -21,6 +21,8 @@ final class RemoteSync: @unchecked Sendable {
     let logger: Logger
     /// Called (on this thread) after a fetch moved the branch, so the mount shows it at once.
     var onBranchMoved: (@Sendable () -> Void)?
+    /// Called (on this thread) with what each fetch found on the remote, before it is merged.
+    var onFetched: (@Sendable (ObjectID) -> Void)?
     /// Called (on this thread) with the conflict copies a merge made.
     var onConflicts: (@Sendable ([RepoPath]) -> Void)?
 
@@ -227,6 +229,7 @@ final class RemoteSync: @unchecked Sendable {
                    + "(\(previous.shortHex) -> \(fetched.shortHex)); merged, so nothing is lost on either side")
         }
         guard let fetched else { return }
+        onFetched?(fetched)
         let outcome = try remote.store.merge(fetched, into: branch, label: "\(remote.name)/\(branch)", fastForwardOnly: readOnly)
         switch outcome.kind {
         case .upToDate: return

@@ -10,6 +10,8 @@ extension Filesystem {
         let remote = remoteSync?.current
         let counts = remoteSync?.counts()
         let activity = workspace?.activity
+        let lfs = lfsDownloads
+        let lfsStatus = lfs?.current
         let null = NSNull()
         let object: [String: Any] = [
             "branch": config.branch ?? null,
@@ -35,6 +37,11 @@ extension Filesystem {
             "conflicts": syncState.withLock { $0.conflicts },
             // The last surprise from the server (deleted branch, rewritten history), with when.
             "notice": remote?.notice ?? null,
+            // LFS objects from the remote (--lfs-fetch): a download running since when, and
+            // the last that failed, with when and why (null once one succeeds).
+            "lfsFetch": lfs.map { $0.mode.rawValue } ?? null,
+            "lfsFetchingSince": lfsStatus?.fetchingSince.map(Self.iso) ?? null,
+            "lfsError": lfsStatus?.error ?? null,
             // Whether the kernel may read LFS objects itself (FUSE passthrough; false once
             // refused), and how many open files it reads that way now.
             "passthrough": backingFiles.wanted,

@@ -124,8 +124,9 @@ final class Cluster {
 
     /// The server starts with `seed` committed (path -> content) by `git` itself; `url`
     /// defaults to the server's path.
+    /// `configure` runs on each clone before it is mounted (an `lfs.url`, say).
     init(_ label: String, seed: [String: String] = ["README": "hello\n"], count: Int = 2, url: ((String) -> String)? = nil,
-         arguments: [String] = ["--fetch-interval", "1"], dir: TempDir? = nil) throws {
+         arguments: [String] = ["--fetch-interval", "1"], dir: TempDir? = nil, configure: ((String) throws -> Void)? = nil) throws {
         self.dir = dir ?? TempDir(label)
         server = self.dir.sub("server.git")
         try Self.makeServer(server, seed: seed, scratch: self.dir.sub("seed"))
@@ -133,6 +134,7 @@ final class Cluster {
         for i in 0..<count {
             let clone = self.dir.sub("m\(i).git")
             try run(["git", "clone", "-q", "--bare", address, clone], env: gitEnv)
+            try configure?(clone)
             clones.append(clone)
         }
         for (i, clone) in clones.enumerated() {

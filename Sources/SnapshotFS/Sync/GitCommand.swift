@@ -50,16 +50,37 @@ struct GitCommand {
         env["GIT_TERMINAL_PROMPT"] = "0"
         if env["SSH_ASKPASS_REQUIRE"] == nil { env["SSH_ASKPASS_REQUIRE"] = "never" }
         env["LC_ALL"] = "C"
+        // A smudge that only copies the pointer through would fetch nothing.
+        env.removeValue(forKey: "GIT_LFS_SKIP_SMUDGE")
         return env.map { "\($0.key)=\($0.value)" }
     }
 
+    /// Input a command may be given on stdin: it is written into the pipe before the child
+    /// starts, so it must fit the pipe's buffer (64 KiB on Linux; an LFS pointer is 1 KiB).
+    static let maxInput = 16 << 10
+
     /// Runs `git --git-dir=REPO arguments...`; `onStart` gets the child's pid (a process
-    /// group of its own) so that a caller can kill it early.
-    func run(_ arguments: [String], timeout: TimeInterval, onStart: ((pid_t) -> Void)? = nil) throws -> Output {
+    /// group of its own) so that a caller can kill it early. `input` is the child's stdin
+    /// (else /dev/null); with `discardingOutput` its stdout goes to /dev/null (`git lfs
+    /// smudge` writes the whole object there) and `Output.stdout` is empty.
+    func run(_ arguments: [String], timeout: TimeInterval, input: [UInt8]? = nil, discardingOutput: Bool = false,
+             onStart: ((pid_t) -> Void)? = nil) throws -> Output {
         guard let git = Self.gitPath else { throw SnapshotError.remote("the git command is not installed") }
+        precondition((input?.count ?? 0) <= Self.maxInput, "GitCommand input larger than a pipe holds")
         let argv = [git, "--git-dir=\(repository)"] + arguments
         var out: [Int32] = [-1, -1]
         var err: [Int32] = [-1, -1]
+        var stdin: [Int32] = [-1, -1]
+        defer { for fd in stdin where fd >= 0 { close(fd) } }
+        if let input {
+            // Written whole before the child exists: we hold the read end, so the write can
+            // neither block (it fits the buffer) nor raise SIGPIPE.
+            guard Self.pipe(&stdin) else { throw SnapshotError.posix("cannot make a pipe") }
+            let written = input.withUnsafeBytes { write(stdin[1], $0.baseAddress, $0.count) }
+            close(stdin[1])
+            stdin[1] = -1
+            guard written == input.count else { throw SnapshotError.posix("cannot write the input of git") }
+        }
         guard Self.pipe(&out) else { throw SnapshotError.posix("cannot make a pipe") }
         guard Self.pipe(&err) else {
             close(out[0]); close(out[1])
@@ -68,8 +89,16 @@ struct GitCommand {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, out[1], 1)
+        if input != nil {
+            posix_spawn_file_actions_adddup2(&actions, stdin[0], 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
+        if discardingOutput {
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, out[1], 1)
+        }
         posix_spawn_file_actions_adddup2(&actions, err[1], 2)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

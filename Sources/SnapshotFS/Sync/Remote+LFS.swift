@@ -1,0 +1,56 @@
+import Foundation
+
+/// Git LFS objects from the remote's LFS endpoint, through `git lfs` (as `Remote` goes
+/// through `git`): the endpoint is found as git-lfs finds it (`lfs.url`,
+/// `remote.<name>.lfsurl`, `.lfsconfig`, else from the remote's URL), with its credentials
+/// and transfer adapters; a path or `file://` remote's own `lfs/objects` works the same way.
+/// git-lfs checks each object's SHA-256 before it names it in the local store.
+extension Remote {
+    /// Brings the objects `commit`'s tree points to that the local store lacks (`git lfs
+    /// fetch NAME COMMIT`: the files of that commit, not their history).
+    public func fetchLFSObjects(of commit: ObjectID, timeout: TimeInterval, onStart: ((pid_t) -> Void)? = nil) throws {
+        let output = try GitCommand(repository: store.path).run(
+            ["lfs", "fetch", name, commit.hex], timeout: timeout, onStart: onStart)
+        guard output.status == 0 else { throw SnapshotError.remote("LFS fetch from \(name): \(Self.lfsMessage(output))") }
+    }
+
+    /// Brings one object, whatever commit holds it (`git lfs smudge` of its pointer, whose
+    /// output, the object, is not wanted: the local store's copy is).
+    public func fetchLFSObject(_ pointer: LFSPointer, timeout: TimeInterval, onStart: ((pid_t) -> Void)? = nil) throws {
+        // `remote.lfsdefault`: a bare repository has no upstream branch for git-lfs to pick
+        // the remote from.
+        let output = try GitCommand(repository: store.path).run(
+            ["-c", "remote.lfsdefault=\(name)", "lfs", "smudge"], timeout: timeout, input: pointer.text,
+            discardingOutput: true, onStart: onStart)
+        guard output.status == 0 else {
+            throw SnapshotError.remote("LFS object \(pointer.oid.prefix(12)) from \(name): \(Self.lfsMessage(output))")
+        }
+        guard store.hasLFSObject(pointer) else {
+            throw SnapshotError.remote("LFS object \(pointer.oid.prefix(12)) from \(name): git lfs smudge did not store it"
+                                       + " (is lfs.fetchexclude set?)")
+        }
+    }
+
+    /// git-lfs's reason in one line: "remote missing object", a server's status, a
+    /// connection refused; with the hint that git-lfs is missing where that is the cause.
+    static func lfsMessage(_ output: GitCommand.Output) -> String {
+        if output.stderr.contains("'lfs' is not a git command") { return "git-lfs is not installed (apt install git-lfs)" }
+        let lines = output.stderr.components(separatedBy: .newlines).filter {
+            !$0.hasPrefix("Errors logged to") && !$0.hasPrefix("Use `git lfs logs last`") && !$0.hasPrefix("Downloading ")
+                && !$0.hasPrefix("fetch: Fetching reference")
+        }
+        return GitCommand.Output(status: output.status, stdout: "", stderr: lines.joined(separator: "\n"),
+                                 timedOut: output.timedOut, seconds: output.seconds).message
+    }
+}
+
+extension Store {
+    /// Whether the local LFS store holds `pointer`'s object, at its size: a regular file
+    /// beneath the repository, reached through no symlink (see `Beneath`).
+    public func hasLFSObject(_ pointer: LFSPointer) -> Bool {
+        guard let fd = try? Beneath.openRegularFile("\(lfsFolder(pointer))/\(pointer.oid)", in: path) else { return false }
+        defer { close(fd) }
+        var info = stat()
+        return fstat(fd, &info) == 0 && Int(info.st_size) == pointer.size
+    }
+}
