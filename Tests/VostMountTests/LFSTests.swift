@@ -96,6 +96,31 @@ import TestSupport
         #expect(contents(mount.path("notes.txt")) == "plain\n")
     }
 
+    /// A mount of a repository with no LFS at all, and then another writer's push brings a
+    /// `.gitattributes` naming LFS, in a subdirectory, with a pointer and no object: the
+    /// pointer reads as a missing object (its size, EIO), never as its text.
+    @Test func attributesThatArriveLaterCount() throws {
+        let dir = TempDir("lfs-later")
+        let repo = dir.sub("repo.git")
+        try Cluster.makeServer(repo, seed: ["README": "hello\n"], scratch: dir.sub("seed"))
+        let mount = try Mount(repo, in: dir)
+        defer { mount.unmount() }
+        #expect(contents(mount.path("README")) == "hello\n")
+        let work = dir.sub("work")
+        try run(["git", "clone", "-q", repo, work], env: gitEnv)
+        try run(["sh", "-c", "mkdir data && printf '*.bin filter=lfs diff=lfs merge=lfs -text\\n' > data/.gitattributes"
+                 + " && head -c 200000 /dev/urandom > data/late.bin"], cwd: work)
+        try run(["git", "-c", "filter.lfs.clean=git-lfs clean -- %f", "-c", "filter.lfs.required=true", "add", "."], cwd: work, env: gitEnv)
+        try run(["git", "commit", "-q", "-m", "late"], cwd: work, env: gitEnv)
+        #expect(try run(["git", "show", "HEAD:data/late.bin"], cwd: work, env: gitEnv).hasPrefix("version https://git-lfs"))
+        try run(["git", "push", "-q", "--no-verify", "origin", "main"], cwd: work, env: gitEnv)
+        #expect(!FileManager.default.fileExists(atPath: "\(repo)/lfs"), "the push sent no LFS object")
+        #expect(eventually(within: 10) { FileManager.default.fileExists(atPath: mount.path("data/late.bin")) })
+        #expect(try run(["stat", "-c", "%s", mount.path("data/late.bin")]) == "200000\n")
+        let (status, message) = try runFailing(["cat", mount.path("data/late.bin")])
+        #expect(status != 0 && message.contains("Input/output error"), "\(message)")
+    }
+
     /// `--no-lfs` shows what the commits hold: the pointers.
     @Test func noLFSShowsThePointers() throws {
         try Self.withMountedRepo("lfs-off", arguments: ["--no-lfs"]) { mount, repo, work in
