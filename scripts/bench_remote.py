@@ -248,6 +248,6 @@ publish(args, "Several machines", [
     "The LFS row times from `fsync` returning on one mount until the other shows the file with its object in its "
     "local store (so an open there does not wait; the content is compared after the clock stops): the first "
     "mount's `git lfs push` and `git push`, the other's next fetch (on average half the interval) and its background "
-    "`git lfs fetch`. The anchor is a whole interval plus the same object pushed and fetched by hand with `git lfs`.",
+    "`git lfs fetch`. The anchor is a whole interval plus the same object pushed and fetched by hand with `git lfs`. giftless runs under Flask's development server, whose downloads are far slower than its uploads, for the mount and by hand alike.",
 ], ["case", "ours", "anchor", "anchor value", "x faster", "target"],
         rows, [None, ".4f", None, ".4f", ".2f", None])
