@@ -71,10 +71,15 @@ public final class Store: @unchecked Sendable {
         if exists && !empty {
             guard isDirectory.boolValue else { throw SnapshotError.invalidArgument("\(path) is not a Git repository") }
             let repo: GitRepository
-            do { repo = try GitRepository.open(path) } catch SnapshotError.git(let code, _, _) where code == GIT_EOWNER.rawValue {
-                // Git's safe.directory rule, which libgit2 applies too: not ours to override.
-                throw SnapshotError.invalidArgument("\(path) is owned by another user (git refuses it: see safe.directory)")
-            } catch {
+            do { repo = try GitRepository.open(path) } catch {
+                // Git's safe.directory rule, which libgit2 applies too: not ours to override,
+                // but ours to explain. Debian's libgit2 (1.5) reports it as a missing config
+                // value, not as GIT_EOWNER: the owner is looked at here instead.
+                if let owners = Self.foreignOwners(path) {
+                    let trusted = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+                    throw SnapshotError.invalidArgument("\(path) is owned by \(owners.owner) and you are \(owners.you): git refuses "
+                        + "another user's repository unless it is trusted; trust it with: git config --global --add safe.directory \(trusted)")
+                }
                 throw SnapshotError.invalidArgument("\(path) is not a Git repository")
             }
             return try Store(repo, author: author, email: email, committer: committer, trailer: trailer)
@@ -87,6 +92,17 @@ public final class Store: @unchecked Sendable {
         let commit = try store.writeCommit(tree: store.writeTree([]), parents: [], message: message)
         try store.git { try $0.updateRef("refs/heads/\(branch)", to: commit, expected: nil, message: "commit (initial): \(message)") }
         return store
+    }
+
+    /// Who owns `path` and who we are, by name, when they differ.
+    static func foreignOwners(_ path: String) -> (owner: String, you: String)? {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_uid != geteuid() else { return nil }
+        func name(_ uid: uid_t) -> String {
+            guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return "uid \(uid)" }
+            return "\(String(cString: name)) (uid \(uid))"
+        }
+        return (name(info.st_uid), name(geteuid()))
     }
 
     /// Runs `body` with the repository under its lock. Keep bodies short: every reader of an

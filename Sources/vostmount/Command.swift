@@ -57,8 +57,11 @@ struct VostMount: ParsableCommand {
     @Option(help: "Author and committer email of new commits (default: git's, from GIT_AUTHOR_EMAIL or user.email; else vost@localhost).")
     var email: String?
 
-    @Option(help: "Seconds of quiet (nothing open for writing, no change) before pending changes commit.")
-    var commitDelay: Double = 1
+    // Numbers are taken as given, even `-1` (which would otherwise read as an option and say
+    // "Missing value"), and checked by `ArgumentChecks`, which says what is allowed.
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seconds of quiet (nothing open for writing, no change) before pending changes commit (default 1).",
+                                                        valueName: "seconds"))
+    var commitDelay: String?
 
     @Option(help: "Directory for file data being written, until it is committed (default: REPO/vostmount-staging).")
     var staging: String?
@@ -67,18 +70,21 @@ struct VostMount: ParsableCommand {
                                valueName: "name"))
     var remote: String?
 
-    @Option(help: "With --remote: seconds between fetches (a rejected push fetches at once).")
-    var fetchInterval: Double?
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --remote: seconds between fetches (default 15; a rejected push fetches at once).",
+                                                        valueName: "seconds"))
+    var fetchInterval: String?
 
-    @Option(help: "With --remote: on unmount, seconds the last push may take; commits left unpushed go out at the next mount.")
-    var pushTimeout: Double?
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --remote: on unmount, seconds the last push may take (default 10); commits left unpushed go out at the next mount.",
+                                                        valueName: "seconds"))
+    var pushTimeout: String?
 
-    @Option(help: ArgumentHelp("With --remote, which Git LFS objects come from the remote's LFS endpoint: all (those of every fetched tip, in the background) or open (only a file being opened waits for its own).",
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --remote, which Git LFS objects come from the remote's LFS endpoint: all (those of every fetched tip, in the background) or open (only a file being opened waits for its own).",
                                valueName: "all|open"))
     var lfsFetch: String?
 
-    @Option(help: ArgumentHelp("With --remote, seconds an open waits for its LFS object before failing (EIO).", valueName: "seconds"))
-    var lfsTimeout: Double?
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --remote, seconds an open waits for its LFS object before failing with EIO (default 60).",
+                                                        valueName: "seconds"))
+    var lfsTimeout: String?
 
     @Flag(help: "Show notes as extended attributes of history folders (user.vost.note.NAMESPACE on MNT/@REV, MNT/@/log/ENTRY...); costs ls -l two round trips per name.")
     var notes = false
@@ -86,7 +92,7 @@ struct VostMount: ParsableCommand {
     @Flag(help: "Show Git LFS pointers as the small text files the commits hold, instead of the content they point to, and store nothing in LFS.")
     var noLFS = false
 
-    @Option(help: ArgumentHelp("Store new files larger than SIZE (bytes, or with k, M, G) in Git LFS, whatever .gitattributes says.", valueName: "size"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Store new files larger than SIZE (bytes, or with k, M, G) in Git LFS, whatever .gitattributes says.", valueName: "size"))
     var lfsThreshold: String?
 
     @Flag(help: "Serve every read of an LFS file through the mount, instead of letting the kernel read the LFS object itself (FUSE passthrough, Linux 6.9+, as root), which refuses writing to an LFS file while it is open for reading.")
@@ -160,37 +166,33 @@ struct VostMount: ParsableCommand {
             }
             config.branch = name
         }
-        guard commitDelay >= 0 else { throw Preflight.Failure("--commit-delay must be 0 or more seconds") }
-        config.commitDelay = commitDelay
+        if let given = ArgumentChecks.Given(commitDelay, "--commit-delay", nil, "") {
+            config.commitDelay = try ArgumentChecks.seconds(given, zeroAllowed: true)
+        }
         config.staging = staging
         config.notes = notes || mountOptions.notes
         config.lfs = !(noLFS || mountOptions.noLFS)
         config.passthrough = !(noPassthrough || mountOptions.noPassthrough)
-        if let text = lfsThreshold ?? mountOptions.lfsThreshold {
-            guard let bytes = Self.byteCount(text), bytes >= 0 else {
-                throw Preflight.Failure("--lfs-threshold: \(text) is not a size (bytes, or a number with k, M or G)")
-            }
-            guard config.lfs else { throw Preflight.Failure("--lfs-threshold and --no-lfs contradict each other") }
+        if let given = ArgumentChecks.Given(lfsThreshold, "--lfs-threshold", mountOptions.lfsThreshold, "lfs_threshold") {
+            let bytes = try ArgumentChecks.size(given)
+            guard config.lfs else { throw Preflight.Failure("--lfs-threshold and --no-lfs contradict each other: give one") }
             config.lfsThreshold = bytes
         }
         config.remote = remote ?? mountOptions.remote
-        if let seconds = fetchInterval ?? mountOptions.fetchInterval {
-            guard seconds > 0, seconds.isFinite else { throw Preflight.Failure("--fetch-interval must be more than 0 seconds") }
-            config.fetchInterval = seconds
+        if let given = ArgumentChecks.Given(fetchInterval, "--fetch-interval", mountOptions.fetchInterval, "fetch_interval") {
+            config.fetchInterval = try ArgumentChecks.seconds(given, zeroAllowed: false)
         }
-        if let seconds = pushTimeout ?? mountOptions.pushTimeout {
-            guard seconds >= 0, seconds.isFinite else { throw Preflight.Failure("--push-timeout must be 0 or more seconds") }
-            config.pushTimeout = seconds
+        if let given = ArgumentChecks.Given(pushTimeout, "--push-timeout", mountOptions.pushTimeout, "push_timeout") {
+            config.pushTimeout = try ArgumentChecks.seconds(given, zeroAllowed: true)
         }
-        if let text = lfsFetch ?? mountOptions.lfsFetch {
-            guard let mode = LFSDownloads.Mode(rawValue: text) else {
-                throw Preflight.Failure("--lfs-fetch: \(text) is neither all nor open")
+        if let given = ArgumentChecks.Given(lfsFetch, "--lfs-fetch", mountOptions.lfsFetch, "lfs_fetch") {
+            guard let mode = LFSDownloads.Mode(rawValue: given.text) else {
+                throw Preflight.Failure("\(given.shown): give all or open")
             }
             config.lfsFetch = mode
         }
-        if let seconds = lfsTimeout ?? mountOptions.lfsTimeout {
-            guard seconds > 0, seconds.isFinite else { throw Preflight.Failure("--lfs-timeout must be more than 0 seconds") }
-            config.lfsTimeout = seconds
+        if let given = ArgumentChecks.Given(lfsTimeout, "--lfs-timeout", mountOptions.lfsTimeout, "lfs_timeout") {
+            config.lfsTimeout = try ArgumentChecks.seconds(given, zeroAllowed: false)
         }
         let logFile = try DaemonLog.open(explicit: log, repository: store.path)
         config.logDescriptor = logFile?.fd
@@ -217,16 +219,6 @@ struct VostMount: ParsableCommand {
     }
 
     /// Commas separate mount options, so a repository path with one cannot name the mount.
-    /// `1048576`, `512k`, `100M`, `2G` (powers of 1024); nil if it is not a size.
-    static func byteCount(_ text: String) -> Int? {
-        let units: [Character: Int] = ["k": 1 << 10, "K": 1 << 10, "m": 1 << 20, "M": 1 << 20, "g": 1 << 30, "G": 1 << 30]
-        guard let last = text.last else { return nil }
-        let (digits, unit) = units[last].map { (text.dropLast(), $0) } ?? (Substring(text), 1)
-        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(digits) else { return nil }
-        let (bytes, overflow) = n.multipliedReportingOverflow(by: unit)
-        return overflow ? nil : bytes
-    }
-
     static func escape(_ path: String) -> String { path.replacingOccurrences(of: ",", with: "_") }
 
     static func describe(_ error: SnapshotError) -> String {

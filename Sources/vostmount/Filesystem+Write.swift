@@ -99,7 +99,7 @@ extension Filesystem {
     /// it (see `LFSDownloads.ensure`, which fails with EIO when it does not come); without,
     /// the open succeeds and its reads fail with EIO, saying which object is missing.
     private func awaitLFSObject(_ blob: ObjectID) throws {
-        guard let lfsDownloads, let pointer = try store.lfsPointer(blob), !store.hasLFSObject(pointer) else { return }
+        guard let lfsDownloads, let pointer = try store.lfsPointer(blob), store.lacksLFSObject(pointer) else { return }
         try lfsDownloads.ensure(pointer)
     }
 

@@ -118,13 +118,13 @@ final class LFSDownloads: @unchecked Sendable {
     /// when it cannot be fetched within `timeout`.
     func ensure(_ pointer: LFSPointer) throws {
         let store = remote.store
-        if store.hasLFSObject(pointer) { return }
+        if !store.lacksLFSObject(pointer) { return }
         let deadline = Date().addingTimeInterval(timeout)
         condition.lock()
         while inFlight.contains(pointer.oid), !stopping {
             guard condition.wait(until: deadline) else { break }
         }
-        if store.hasLFSObject(pointer) {
+        if !store.lacksLFSObject(pointer) {
             condition.unlock()
             return
         }

@@ -15,12 +15,13 @@ struct MountOptions {
     var lfsThreshold: String?
     /// `lfs_fetch=all|open`, `lfs_timeout=SECONDS`: as `--lfs-fetch`, `--lfs-timeout`.
     var lfsFetch: String?
-    var lfsTimeout: Double?
+    var lfsTimeout: String?
     /// `nopassthrough`: as `--no-passthrough`.
     var noPassthrough = false
     var remote: String?
-    var fetchInterval: Double?
-    var pushTimeout: Double?
+    /// Numbers as given: `ArgumentChecks` says what is wrong with them.
+    var fetchInterval: String?
+    var pushTimeout: String?
     var kernel: [String] = []
 
     /// What libfuse's mount accepts; anything else would make the mount fail.
@@ -41,9 +42,9 @@ struct MountOptions {
                 } else if option.hasPrefix("remote=") {
                     remote = String(option.dropFirst(7))
                 } else if option.hasPrefix("fetch_interval=") {
-                    fetchInterval = Double(option.dropFirst(15)) ?? -1
+                    fetchInterval = String(option.dropFirst(15))
                 } else if option.hasPrefix("push_timeout=") {
-                    pushTimeout = Double(option.dropFirst(13)) ?? -1
+                    pushTimeout = String(option.dropFirst(13))
                 } else if option == "notes" {
                     notes = true
                 } else if option == "nolfs" {
@@ -53,7 +54,7 @@ struct MountOptions {
                 } else if option.hasPrefix("lfs_fetch=") {
                     lfsFetch = String(option.dropFirst(10))
                 } else if option.hasPrefix("lfs_timeout=") {
-                    lfsTimeout = Double(option.dropFirst(12)) ?? -1
+                    lfsTimeout = String(option.dropFirst(12))
                 } else if option.hasPrefix("lfs_threshold=") {
                     lfsThreshold = String(option.dropFirst(14))
                 } else if option == "nonempty" {

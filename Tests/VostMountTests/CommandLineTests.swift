@@ -13,6 +13,8 @@ import TestSupport
         #expect(lines.count == 1, "stderr: \(stderr)", sourceLocation: sourceLocation)
         #expect(stderr.hasPrefix("vostmount: ") && stderr.contains(mentions), "stderr: \(stderr)", sourceLocation: sourceLocation)
         #expect(!isMounted(point), sourceLocation: sourceLocation)
+        // A failure of this test must not leave a mount behind.
+        if isMounted(point) { _ = try? run(["fusermount3", "-u", "-z", point]) }
     }
 
     @Test func badArgumentsFailWithOneLine() throws {
@@ -29,6 +31,33 @@ import TestSupport
         try createFile(dir.sub("afile"), Data())
         try expectCleanFailure([repo, dir.sub("afile")], mentions: "is not a directory", point: dir.sub("afile"))
         #expect(!FileManager.default.fileExists(atPath: dir.sub("missing.git")))
+    }
+
+    /// Numbers and names as a person mistypes them: each is one line naming the value and
+    /// what is allowed (negative numbers are values, not options).
+    @Test func badValuesSayWhatIsAllowed() throws {
+        let dir = TempDir("cli-values")
+        let (repo, _, _) = try makeHistoryRepo(dir)
+        try git(repo, "remote", "add", "origin", dir.sub("elsewhere.git"))
+        let point = dir.sub("mnt")
+        try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
+        let cases: [([String], String)] = [
+            (["--fetch-interval", "-1"], "--fetch-interval -1: must be more than 0 and at most 86400 seconds"),
+            (["--commit-delay", "-1"], "--commit-delay -1: must be 0 or more and at most 86400 seconds"),
+            (["--push-timeout", "-1"], "--push-timeout -1: must be 0 or more"),
+            (["--lfs-timeout", "0"], "--lfs-timeout 0: must be more than 0"),
+            (["--lfs-threshold", "-5"], "--lfs-threshold -5: not a size; give bytes, or a number with k, M or G"),
+            (["-o", "fetch_interval=abc"], "-o fetch_interval=abc: not a number of seconds; give more than 0"),
+            (["-o", "push_timeout=nan"], "-o push_timeout=nan: not a number of seconds"),
+            (["--fetch-interval", "1e308"], "--fetch-interval 1e308: must be more than 0 and at most 86400 seconds"),
+            (["--lfs-fetch", "some"], "--lfs-fetch some: give all or open"),
+            (["-o", "lfs_fetch=x"], "-o lfs_fetch=x: give all or open"),
+            (["--remote", "a b"], "--remote \"a b\": not a remote's name (a name is letters, digits, '.', '_', '-' and '/'; its remotes: origin)"),
+            (["--remote", "nope"], "no remote nope in \(repo) (its remotes: origin; add one with: git --git-dir=\(repo) remote add nope URL)"),
+        ]
+        for (arguments, message) in cases {
+            try expectCleanFailure(arguments + [repo, point], mentions: message, point: point)
+        }
     }
 
     @Test func aMountPointWithFilesIsRefusedUnlessNonempty() throws {

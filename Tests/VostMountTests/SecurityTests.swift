@@ -100,4 +100,57 @@ import TestSupport
         #expect(spools.count == 1)
         #expect(spools.allSatisfy { $0.hasSuffix("(deleted)") })
     }
+
+    /// Another user's repository: root is refused as git refuses it, and told who owns it and
+    /// how to trust it.
+    @Test func anotherUsersRepositoryIsExplained() throws {
+        guard getuid() == 0 else {
+            Issue.record("this test gives a repository to a test user: run it as root (scripts/test does)")
+            return
+        }
+        let dir = TempDir("sec-owner")
+        let (repo, _, _) = try makeHistoryRepo(dir)
+        let user = try Self.plainUser()
+        try run(["chown", "-R", user, repo])
+        let point = dir.sub("mnt")
+        try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
+        let (status, stderr) = try runFailing(["env", "HOME=\(dir.path)", try vostmountBinary(), repo, point])
+        #expect(status != 0 && !isMounted(point))
+        #expect(stderr.split(separator: "\n").count == 1, "\(stderr)")
+        #expect(stderr.contains("is owned by \(user)") && stderr.contains("git config --global --add safe.directory"), "\(stderr)")
+        // Trusted as git trusts it, it mounts.
+        try run(["env", "HOME=\(dir.path)", "git", "config", "--global", "--add", "safe.directory", repo])
+        try run(["env", "HOME=\(dir.path)", try vostmountBinary(), repo, point])
+        defer { _ = try? run(["fusermount3", "-u", point]) }
+        #expect(contents(point + "/README.md") == "hello\n")
+    }
+
+    /// An LFS object the mounting user cannot read is said as such (EIO, and the log says
+    /// "Permission denied"), not as a missing object.
+    @Test func anUnreadableLFSObjectIsNotCalledMissing() throws {
+        guard getuid() == 0 else {
+            Issue.record("this test mounts as a test user: run it as root (scripts/test does)")
+            return
+        }
+        let dir = TempDir("sec-lfs")
+        let (repo, work) = try LFSTests.makeRepo(dir)
+        let oid = try run(["sh", "-c", "git show HEAD:data/big.bin | sed -n 's/^oid sha256://p'"], cwd: work)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let user = try Self.plainUser()
+        let point = dir.sub("mnt")
+        let log = dir.sub("mnt.log")
+        try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
+        try run(["chmod", "a+rx", dir.path])
+        try run(["chown", "-R", user, repo, point])
+        try run(["chmod", "000", "\(repo)/lfs/objects/\(oid.prefix(2))/\(oid.dropFirst(2).prefix(2))/\(oid)"])
+        try createFile(log, Data())
+        try run(["chown", user, log])
+        try run(["runuser", "-u", user, "--", try vostmountBinary(), "--log", log, repo, point])
+        defer { _ = try? run(["runuser", "-u", user, "--", "fusermount3", "-u", point]); _ = try? run(["fusermount3", "-u", "-z", point]) }
+        let (status, message) = try runFailing(["runuser", "-u", user, "--", "cat", point + "/data/big.bin"])
+        #expect(status != 0 && message.contains("Input/output error"), "\(message)")
+        #expect(eventually(within: 5) { (contents(log) ?? "").contains("Permission denied") }, "\(contents(log) ?? "")")
+        #expect(!(contents(log) ?? "").contains("not in the local store"))
+        #expect(try run(["runuser", "-u", user, "--", "cat", point + "/notes.txt"]) == "plain\n")
+    }
 }

@@ -154,6 +154,14 @@ final class GitRepository {
         return String(cString: text)
     }
 
+    /// The remotes configured (`git remote`), sorted; none if the list cannot be read.
+    func remoteNames() -> [String] {
+        var list = git_strarray()
+        guard git_remote_list(&list, pointer) == 0 else { return [] }
+        defer { git_strarray_dispose(&list) }
+        return (0..<list.count).compactMap { list.strings[$0].map { String(cString: $0) } }.sorted()
+    }
+
     func setConfig(_ name: String, bool value: Bool) throws {
         var config: OpaquePointer?
         try check(git_repository_config(&config, pointer), "cannot open config")

@@ -25,7 +25,7 @@ extension Remote {
         guard output.status == 0 else {
             throw SnapshotError.remote("LFS object \(pointer.oid.prefix(12)) from \(name): \(Self.lfsMessage(output))")
         }
-        guard store.hasLFSObject(pointer) else {
+        guard !store.lacksLFSObject(pointer) else {
             throw SnapshotError.remote("LFS object \(pointer.oid.prefix(12)) from \(name): git lfs smudge did not store it"
                                        + " (is lfs.fetchexclude set?)")
         }
@@ -45,12 +45,19 @@ extension Remote {
 }
 
 extension Store {
-    /// Whether the local LFS store holds `pointer`'s object, at its size: a regular file
-    /// beneath the repository, reached through no symlink (see `Beneath`).
-    public func hasLFSObject(_ pointer: LFSPointer) -> Bool {
-        guard let fd = try? Beneath.openRegularFile("\(lfsFolder(pointer))/\(pointer.oid)", in: path) else { return false }
+    /// Whether `pointer`'s object is missing from the local store, so that fetching it would
+    /// help: no such file, or one of another size (a partial copy). An object that is there
+    /// but cannot be read (permissions, a symlink refused by `Beneath`) is not missing: its
+    /// reads say what is wrong with it.
+    public func lacksLFSObject(_ pointer: LFSPointer) -> Bool {
+        let fd: Int32
+        do { fd = try Beneath.openRegularFile("\(lfsFolder(pointer))/\(pointer.oid)", in: path) } catch SnapshotError.io(let code, _) {
+            return code == ENOENT
+        } catch {
+            return false
+        }
         defer { close(fd) }
         var info = stat()
-        return fstat(fd, &info) == 0 && Int(info.st_size) == pointer.size
+        return fstat(fd, &info) == 0 && Int(info.st_size) != pointer.size
     }
 }

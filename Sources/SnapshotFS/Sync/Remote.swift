@@ -25,10 +25,15 @@ public struct Remote: Sendable {
     /// The remote `name` of `store`; `invalidArgument` when it is not configured.
     public init(store: Store, name: String) throws {
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/")
-        guard !name.isEmpty, !name.hasPrefix("-"), name.allSatisfy({ allowed.contains($0) }),
-              let url = store.git({ $0.configString("remote.\(name).url") }) else {
+        let known = store.git { $0.remoteNames() }
+        let listed = known.isEmpty ? "it has none" : "its remotes: " + known.joined(separator: ", ")
+        guard !name.isEmpty, !name.hasPrefix("-"), name.allSatisfy({ allowed.contains($0) }) else {
+            throw SnapshotError.invalidArgument("--remote \(name.debugDescription): not a remote's name (a name is letters, digits, "
+                                                + "'.', '_', '-' and '/'; \(listed))")
+        }
+        guard let url = store.git({ $0.configString("remote.\(name).url") }) else {
             throw SnapshotError.invalidArgument(
-                "no remote \(name) in \(store.path) (add one with: git --git-dir=\(store.path) remote add \(name) URL)")
+                "no remote \(name) in \(store.path) (\(listed); add one with: git --git-dir=\(store.path) remote add \(name) URL)")
         }
         self.store = store
         self.name = name
