@@ -48,9 +48,11 @@ ensure_build_deps() {
 
 # The programs the write tests point at the mount, as users would (tmux gives nano a terminal),
 # and the servers the remote tests run on 127.0.0.1 and in network namespaces of their own
-# (Samba for the "Previous Versions" test, smbclient to ask it; git-lfs for the LFS tests).
+# (Samba for the "Previous Versions" test, smbclient to ask it; git-lfs for the LFS tests;
+# man-db, dpkg-dev, systemd-analyze and bash-completion for the install and package tests).
 ensure_test_tools() {
-    apt_ensure rsync vim nano tmux zip unzip tar coreutils python3 iproute2 openssh-client smbclient git-lfs
+    apt_ensure rsync vim nano tmux zip unzip tar coreutils python3 iproute2 openssh-client smbclient git-lfs \
+        man-db dpkg-dev systemd bash-completion
     apt_ensure_servers openssh-server lighttpd samba
 }
 
@@ -116,4 +118,11 @@ ensure_giftless() {
         cp "$requirements" "$venv/requirements.txt"
     fi
     export GIFTLESS_PYTHON="$venv/bin/python"
+}
+
+# The binary that is installed and packaged: release, with Swift's runtime linked in (so it
+# runs where no Swift toolchain is), in a build folder of its own. Prints its path.
+build_dist() {
+    swift build -c release --static-swift-stdlib --scratch-path "$here/.build-dist" --product vostmount >&2
+    echo "$here/.build-dist/release/vostmount"
 }

@@ -20,7 +20,7 @@ struct VostMount: ParsableCommand {
 
         In /etc/fstab:
           /srv/data.git  /mnt/data  fuse.vostmount  defaults,branch=main  0 0
-        See docs/namespace.md for every @ folder, mode, time and error.
+        See man vostmount (docs/namespace.md) for every @ folder, option, mode and error.
         """,
         version: "vostmount 0.1.0")
 
