@@ -1,0 +1,72 @@
+import CGit2
+import Foundation
+
+/// Byte-at-a-time reading of a stream, 64 KiB buffered.
+final class BufferedReader {
+    private let stream: any BlobStream
+    private var buffer = [UInt8](repeating: 0, count: 64 << 10)
+    private var start = 0
+    private var end = 0
+
+    init(_ stream: any BlobStream) { self.stream = stream }
+
+    private func refill() throws -> Bool {
+        start = 0
+        end = try buffer.withUnsafeMutableBytes { try stream.read(into: $0) }
+        return end > 0
+    }
+
+    func byteIfAny() throws -> UInt8? {
+        if start == end, try !refill() { return nil }
+        defer { start += 1 }
+        return buffer[start]
+    }
+
+    func byte() throws -> UInt8 {
+        guard let byte = try byteIfAny() else { throw SnapshotError.git(code: -1, klass: 0, message: "truncated delta") }
+        return byte
+    }
+
+    func bytes(_ count: Int) throws -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(count)
+        while out.count < count { out.append(try byte()) }
+        return out
+    }
+}
+
+/// Collects a rebuilt blob's pieces and writes them 1 MiB at a time.
+final class BufferedWriter {
+    private let file: TempFile
+    private var buffer: [UInt8] = []
+    private static let limit = 1 << 20
+
+    init(_ file: TempFile) {
+        self.file = file
+        buffer.reserveCapacity(Self.limit)
+    }
+
+    func append(_ bytes: [UInt8]) throws {
+        buffer += bytes
+        if buffer.count >= Self.limit { try flush() }
+    }
+
+    /// A range of the base, read straight into the buffer in 1 MiB pieces.
+    func copy(from base: TempFile, at offset: Int, count: Int) throws {
+        var done = 0
+        while done < count {
+            if buffer.count >= Self.limit { try flush() }
+            let piece = min(count - done, Self.limit - buffer.count)
+            let start = buffer.count
+            buffer += repeatElement(0, count: piece)
+            let n = try buffer.withUnsafeMutableBytes { try base.read(at: offset + done, into: UnsafeMutableRawBufferPointer(rebasing: $0[start..<(start + piece)])) }
+            guard n == piece else { throw SnapshotError.git(code: -1, klass: 0, message: "delta base too short") }
+            done += piece
+        }
+    }
+
+    func flush() throws {
+        try buffer.withUnsafeBytes { try file.append($0) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
