@@ -12,6 +12,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         // SHA-1 for object names (Insecure.SHA1), by name rather than through libgit2's mbedtls.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        // FileDescriptor's reads and writes, which retry EINTR and finish short transfers:
+        // every such loop of the engine is theirs (see Support/Syscalls.swift).
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         // libgit2, from Debian's libgit2-dev; headers only, see module.modulemap.
@@ -22,6 +25,7 @@ let package = Package(
             name: "SnapshotFS",
             dependencies: [
                 "CGit2", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 // Failures no caller can see (a stale lock removed) are logged; the program
                 // using the engine chooses where logs go.
                 .product(name: "Logging", package: "swift-log"),

@@ -21,13 +21,7 @@ public final class FileWriter {
     /// Appends `bytes` to the temp file (nothing is in the repository until `close`).
     public func write(_ bytes: [UInt8]) throws {
         guard fd >= 0 else { throw SnapshotError.invalidArgument("writer is closed") }
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, bytes.count - done) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw SnapshotError.posix("cannot write temp file") }
-            done += n
-        }
+        try Syscalls.writeAll(fd, bytes, "temp file")
         size += bytes.count
     }
 

@@ -65,15 +65,7 @@ enum LocalFiles {
         guard fd >= 0 else { throw SnapshotError.posix("cannot create \(show(path))") }
         var closed = false
         defer { if !closed { close(fd) } }
-        try fill { bytes in
-            var done = 0
-            while done < bytes.count {
-                let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw SnapshotError.posix("cannot write \(show(path))") }
-                done += n
-            }
-        }
+        try fill { bytes in try Syscalls.writeAll(fd, bytes, show(path)) }
         closed = true
         guard close(fd) == 0 else { throw SnapshotError.posix("cannot write \(show(path))") }
     }

@@ -90,17 +90,12 @@ final class Spool: @unchecked Sendable {
         writer.async { [self] in
             defer { backlog.signal() }
             guard !stoppedLock.withLock({ stopped }) else { return }
-            let failed: Int32? = chunk.withUnsafeBytes { bytes in
-                var done = 0
-                while done < bytes.count {
-                    let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
-                    if n < 0 && errno == EINTR { continue }
-                    guard n > 0 else { return n == 0 ? ENOSPC : errno }
-                    done += n
-                }
-                return nil
+            do {
+                try chunk.withUnsafeBytes { try Syscalls.writeAll(fd, $0, at: offset, "a spool") }
+            } catch {
+                // A full disk: the spool stops here (see above); readers are not failed by it.
+                stoppedLock.withLock { stopped = true }
             }
-            if failed != nil { stoppedLock.withLock { stopped = true } }
         }
     }
 }

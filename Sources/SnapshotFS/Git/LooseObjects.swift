@@ -68,15 +68,7 @@ enum LooseObjects {
         let fd = open("\(objectsDirectory)/\(hex.prefix(2))/\(hex.dropFirst(2))", O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var compressed: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 << 10)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw SnapshotError.posix("cannot read object \(hex)") }
-            if n == 0 { break }
-            compressed.append(contentsOf: chunk[0..<n])
-        }
+        var compressed = try Syscalls.readToEnd(fd, "object \(hex)")
         let corrupt = SnapshotError.git(code: -1, klass: 0, message: "corrupt loose object \(hex)")
         var stream = z_stream()
         guard inflateInit_(&stream, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw corrupt }

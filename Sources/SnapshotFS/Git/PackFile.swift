@@ -27,11 +27,7 @@ final class PackFile {
     deinit { close(fd) }
 
     func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        while true {
-            let n = pread(fd, buffer.baseAddress, buffer.count, off_t(offset))
-            if n >= 0 { return n }
-            guard errno == EINTR else { throw SnapshotError.posix("cannot read a pack") }
-        }
+        try Syscalls.readOnce(fd, into: buffer, at: offset, "a pack")
     }
 
     /// The entry header at `offset`: type and size as a varint, then the delta's base.

@@ -107,12 +107,9 @@ final class PackWriter {
         var ok = false
         defer { if !ok { unlink(temp) } }
         for part in parts {
-            var done = 0
-            while done < part.count {
-                let n = part.withUnsafeBytes { write(fd, $0.baseAddress! + done, part.count - done) }
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { let e = errno; close(fd); throw SnapshotError.posix("cannot write \(path)", errno: e) }
-                done += n
+            do { try Syscalls.writeAll(fd, part, path) } catch {
+                close(fd)
+                throw error
             }
         }
         fchmod(fd, 0o444)

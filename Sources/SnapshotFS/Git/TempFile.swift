@@ -18,11 +18,7 @@ final class TempFile {
     }
 
     func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        while true {
-            let n = pread(fd, buffer.baseAddress, buffer.count, off_t(offset))
-            if n >= 0 { return n }
-            guard errno == EINTR else { throw SnapshotError.posix("cannot read a temp file") }
-        }
+        try Syscalls.readOnce(fd, into: buffer, at: offset, "a temp file")
     }
 
     func fill(from stream: any BlobStream) throws {

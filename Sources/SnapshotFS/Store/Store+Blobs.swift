@@ -31,13 +31,11 @@ extension Store {
         var buffer = [UInt8](repeating: 0, count: Self.streamChunk)
         var remaining = size
         while remaining > 0 {
-            let n = buffer.withUnsafeMutableBytes { raw in
-                let want = min(remaining, raw.count)
-                if let offset { return pread(fd, raw.baseAddress!, want, off_t(offset + size - remaining)) }
-                return read(fd, raw.baseAddress!, want)
+            let n = try buffer.withUnsafeMutableBytes { raw in
+                try Syscalls.readOnce(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<min(remaining, raw.count)]),
+                                      at: offset.map { $0 + size - remaining }, "the file")
             }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw n == 0 ? SnapshotError.io(errno: EIO, "file shrank while read") : SnapshotError.posix("read") }
+            guard n > 0 else { throw SnapshotError.io(errno: EIO, "file shrank while read") }
             try buffer.withUnsafeBytes { try stream.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             remaining -= n
         }
@@ -64,14 +62,6 @@ extension Store {
 
     /// Reads exactly `size` bytes from the current offset of `fd`.
     static func readAll(_ fd: Int32, size: Int) throws -> [UInt8] {
-        var data = [UInt8](repeating: 0, count: size)
-        var filled = 0
-        while filled < size {
-            let n = data.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, size - filled) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw n == 0 ? SnapshotError.io(errno: EIO, "file shrank while read") : SnapshotError.posix("read") }
-            filled += n
-        }
-        return data
+        try Syscalls.readExactly(fd, size: size, "the file")
     }
 }

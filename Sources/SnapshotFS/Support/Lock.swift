@@ -21,9 +21,7 @@ struct RepoLock {
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
             throw SnapshotError.io(errno: EIO, "\(path) is not a regular file")
         }
-        while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw SnapshotError.posix("cannot lock \(path)") }
-        }
+        guard Syscalls.retryingInterrupts({ flock(fd, LOCK_EX) }) == 0 else { throw SnapshotError.posix("cannot lock \(path)") }
         defer { flock(fd, LOCK_UN) }
         return try body()
     }

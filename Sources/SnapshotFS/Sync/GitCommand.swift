@@ -126,7 +126,7 @@ struct GitCommand {
         let started = Date()
         let (stdout, stderr, timedOut) = Self.drain(out[0], err[0], until: started.addingTimeInterval(timeout), pid: pid)
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        Syscalls.retryingInterrupts { waitpid(pid, &status, 0) }
         // WIFEXITED/WEXITSTATUS are macros Swift does not import.
         let exited = status & 0x7f == 0
         let code = exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
@@ -156,10 +156,13 @@ struct GitCommand {
             var fds = [pollfd(fd: open[0] ? out : -1, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: open[1] ? err : -1, events: Int16(POLLIN), revents: 0)]
             let ready = poll(&fds, 2, Int32(min(left, 1) * 1000) + 1)
+            // An interrupted poll comes round again (the deadline is checked above).
             if ready < 0 && errno != EINTR { break }
             for i in 0..<2 where open[i] && fds[i].revents != 0 {
-                let n = read(fds[i].fd, &buffer, buffer.count)
-                if n > 0 { collected[i] += buffer[0..<n] } else if n == 0 || errno != EINTR { open[i] = false }
+                // A pipe that fails to read is done, as one at its end: git's status says the rest.
+                var n = 0
+                do { n = try buffer.withUnsafeMutableBytes { try Syscalls.readOnce(fds[i].fd, into: $0, "git's output") } } catch { n = 0 }
+                if n > 0 { collected[i] += buffer[0..<n] } else { open[i] = false }
             }
         }
         return (collected[0], collected[1], timedOut)
