@@ -127,12 +127,12 @@ extension Filesystem {
             for item in items {
                 switch item {
                 case .entry(let parent, let name):
-                    guard let id = inodes.existingID(.work(parent)) else { continue }
+                    guard let id = inodes.existingID(Node(BranchNode(parent))) else { continue }
                     _ = name.withUnsafeBufferPointer { raw in
                         raw.withMemoryRebound(to: CChar.self) { fuse_lowlevel_notify_inval_entry(session, fuse_ino_t(id), $0.baseAddress, name.count) }
                     }
                 case .node(let node):
-                    guard let id = inodes.existingID(.work(node)) else { continue }
+                    guard let id = inodes.existingID(Node(BranchNode(node))) else { continue }
                     fuse_lowlevel_notify_inval_inode(session, fuse_ino_t(id), 0, 0)
                 }
             }
@@ -145,7 +145,7 @@ extension Filesystem {
     /// versions folders change only with the tip: dropped when it moved.
     func invalidateIndexFolders() {
         guard let session else { return }
-        for node in [Node.index, .indexTags, .indexBranches, .indexLog, .indexGMT, .status] {
+        for node in IndexFolder.refreshedEachPoll {
             if let id = inodes.existingID(node) { fuse_lowlevel_notify_inval_inode(session, fuse_ino_t(id), 0, 0) }
         }
         let tip = shownCommit?.commitID
@@ -154,7 +154,7 @@ extension Filesystem {
             return seen != tip
         }
         guard moved else { return }
-        for id in inodes.existingIDs(where: { if case .versions = $0 { return true } else { return false } }) {
+        for id in inodes.existingIDs(where: { $0.as(VersionsFolder.self) != nil }) {
             fuse_lowlevel_notify_inval_inode(session, fuse_ino_t(id), 0, 0)
         }
     }

@@ -10,12 +10,7 @@ extension Filesystem {
     static let notePrefix = "user.vost.note."
 
     /// The commit whose notes `node`'s attributes are, nil for anything but a history root.
-    func noteTarget(_ node: Node) -> ObjectID? {
-        guard case .commit(let id, let path, let route) = node, path.isRoot else { return nil }
-        // A --ref mount's own root is a history folder too.
-        guard !route.isEmpty || config.fixed == id else { return nil }
-        return id
-    }
+    func noteTarget(_ node: Node) -> ObjectID? { node.kind.noteTarget(in: self) }
 
     /// The namespace an attribute name stands for; nil if it is not a note's.
     private func noteNamespace(_ name: String) throws -> String? {

@@ -8,14 +8,14 @@ import SnapshotFS
 extension Filesystem {
     /// The branch directory a change happens in, or the errno for changing `node`.
     func writableDirectory(_ node: Node) throws -> WorkNode {
-        guard case .work(let dir) = node, !config.readOnly else { throw Errno.readOnly }
+        guard let dir = node.as(BranchNode.self)?.work, !config.readOnly else { throw Errno.readOnly }
         guard dir.isDirectory else { throw dir.isGitlink ? Errno.readOnly : Errno.notDirectory }
         return dir
     }
 
     func writableNode(_ id: UInt64) throws -> WorkNode {
-        guard case .work(let node) = try node(id), !config.readOnly else { throw Errno.readOnly }
-        return node
+        guard let work = try node(id).as(BranchNode.self)?.work, !config.readOnly else { throw Errno.readOnly }
+        return work
     }
 
     /// New names at the mount's root may not start with `@`: those are history. No name may
@@ -33,26 +33,30 @@ extension Filesystem {
         let handle: UInt64
         let keepCache: Bool
         var way: BackingFiles.Way = .ordinary
+        /// No page cache at all (`@/status`, whose content is made at each open).
+        var directIO = false
     }
 
-    /// Opens a file. History and read-only mounts refuse writing; on the branch a writable
-    /// open counts as a writer until `release`, and `O_TRUNC` empties the file.
-    func open(_ id: UInt64, flags: Int32) throws -> Opened {
-        let node = try node(id)
-        let writing = flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0
-        guard case .work(let work) = node else {
-            if writing { throw Errno.readOnly }
-            if node == .status { return Opened(handle: handles.add(.bytes(statusJSON())), keepCache: false) }
-            // Every file in history stands for one blob, which never changes.
-            let blob = try historyBlob(of: node)
-            try awaitLFSObject(blob)
-            let reader = try BlobReader(store: store, id: blob, shared: true, lfs: config.lfs)
-            let way = try backingFiles.open(id, writing: false, content: backingContent(reader))
-            if way == .ordinary, let session, reader.size <= Prefill.limit {
-                try? prefill.store(id, node: nil, session: session) { try reader.read(at: 0, count: reader.size) }
-            }
-            return Opened(handle: handles.add(.file(reader)), keepCache: true, way: way)
+    static func isWriting(_ flags: Int32) -> Bool { flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 }
+
+    /// Opens a file: each kind of node says how (see `MountNode.open`).
+    func open(_ id: UInt64, flags: Int32) throws -> Opened { try node(id).kind.open(id: id, flags: flags, in: self) }
+
+    /// A history file: one blob, which never changes.
+    func openHistoryFile(_ blob: ObjectID, id: UInt64) throws -> Opened {
+        try awaitLFSObject(blob)
+        let reader = try BlobReader(store: store, id: blob, shared: true, lfs: config.lfs)
+        let way = try backingFiles.open(id, writing: false, content: backingContent(reader))
+        if way == .ordinary, let session, reader.size <= Prefill.limit {
+            try? prefill.store(id, node: nil, session: session) { try reader.read(at: 0, count: reader.size) }
         }
+        return Opened(handle: handles.add(.file(reader)), keepCache: true, way: way)
+    }
+
+    /// A file of the branch. Read-only mounts refuse writing; a writable open counts as a
+    /// writer until `release`, and `O_TRUNC` empties the file.
+    func openBranchFile(_ work: WorkNode, id: UInt64, flags: Int32) throws -> Opened {
+        let writing = Self.isWriting(flags)
         if work.isDirectory || work.isGitlink { throw Errno.isDirectory }
         if writing, config.readOnly { throw Errno.readOnly }
         let file = OpenFile(node: work, writable: writing)
@@ -83,11 +87,12 @@ extension Filesystem {
             }
         } else if way == .ordinary, let session {
             // Only committed content is pushed: pending content was written through the
-            // kernel, which has it already.
+            // kernel, which has it already. Read again here, where no writer can start
+            // (see `Prefill`), through the handle's own reader: the blob is inflated once.
             try? prefill.store(id, node: work, session: session) {
                 guard case .blob(let blob) = try workspace!.read(work, at: 0, count: 0),
                       try fileSize(blob) <= Prefill.limit else { return nil }
-                return try BlobReader(store: store, id: blob, lfs: config.lfs).read(at: 0, count: Prefill.limit)
+                return try file.reader(for: blob, store: store, lfs: config.lfs).read(at: 0, count: Prefill.limit)
             }
         }
         // The kernel's pages of this inode are right: only this mount changes a node, and
@@ -128,7 +133,7 @@ extension Filesystem {
             work = existing
             existed = true
         }
-        let id = inodes.number(.work(work))
+        let id = inodes.number(Node(BranchNode(work)))
         _ = try backingFiles.open(id, writing: true, content: nil)
         do {
             try workspace!.openedForWriting(work)
@@ -143,7 +148,7 @@ extension Filesystem {
             throw error
         }
         prefill.beginWriting(work)
-        return (.work(work), handles.add(.work(OpenFile(node: work, writable: true))))
+        return (Node(BranchNode(work)), handles.add(.work(OpenFile(node: work, writable: true))))
     }
 
     func write(handle: UInt64, bytes: UnsafeRawBufferPointer, offset: Int) throws {
@@ -193,59 +198,33 @@ extension Filesystem {
         // A Git tree holds files, symlinks and directories only.
         guard mode & S_IFMT == S_IFREG else { throw Errno.notPermitted }
         try checkNewName(dir, name)
-        return .work(try workspace!.create(in: dir, name, executable: mode & 0o111 != 0))
+        return Node(BranchNode(try workspace!.create(in: dir, name, executable: mode & 0o111 != 0)))
     }
 
-    /// `mkdir`; in `@/tags` and `@/branches` it makes a tag or branch at the tip, after
-    /// committing what is pending.
+    /// `mkdir`: a folder of the branch, or in `@/tags` and `@/branches` a tag or branch at
+    /// the tip (see `MountNode.makeDirectory`).
     func mkdir(parent: UInt64, name: [UInt8]) throws -> Node {
-        let parentNode = try node(parent)
-        switch parentNode {
-        case .indexTags, .indexBranches:
-            guard let workspace, !config.readOnly, let ref = Namespace.decode(name) else { throw Errno.readOnly }
-            try workspace.commit()
-            if case .indexTags = parentNode {
-                try store.tags.set(ref, to: workspace.base)
-                remoteSync?.tagCreated(ref)
-            } else {
-                try store.branches.set(ref, to: workspace.base)
-            }
-            return try child(of: parentNode, named: name)
-        default:
-            let dir = try writableDirectory(parentNode)
-            try checkNewName(dir, name)
-            return .work(try workspace!.makeDirectory(in: dir, name))
-        }
+        try Self.checkLength(name)
+        return try node(parent).kind.makeDirectory(name, in: self)
+    }
+
+    /// A ref made or moved by `mkdir` in `@/tags` or `@/branches`: at the tip, once what is
+    /// pending is committed.
+    func refChange(_ name: [UInt8]) throws -> (Workspace, String) {
+        guard let workspace, !config.readOnly, let ref = Namespace.decode(name) else { throw Errno.readOnly }
+        try workspace.commit()
+        return (workspace, ref)
     }
 
     func symlink(parent: UInt64, name: [UInt8], target: [UInt8]) throws -> Node {
         let dir = try writableDirectory(try node(parent))
         try checkNewName(dir, name)
-        return .work(try workspace!.symlink(in: dir, name, target: target))
+        return Node(BranchNode(try workspace!.symlink(in: dir, name, target: target)))
     }
 
     /// `unlink` and `rmdir`; `rmdir` of `@/tags/NAME` or `@/branches/NAME` deletes the ref.
     func remove(parent: UInt64, name: [UInt8], directory: Bool) throws {
-        let parentNode = try node(parent)
-        switch parentNode {
-        case .indexTags, .indexBranches:
-            guard directory, !config.readOnly, let ref = Namespace.decode(name) else { throw Errno.readOnly }
-            if case .indexTags = parentNode {
-                guard try store.tags.get(ref) != nil else { throw Errno.noEntry }
-                try store.tags.delete(ref)
-                remoteSync?.tagDeleted(ref)
-            } else {
-                guard ref != config.branch else { throw Errno(code: EBUSY) }
-                guard try store.branches.get(ref) != nil else { throw Errno.noEntry }
-                try store.branches.delete(ref)
-            }
-        default:
-            let dir = try writableDirectory(parentNode)
-            if isMountRoot(dir), name.first == UInt8(ascii: "@"), try workspace!.child(dir, name) == nil {
-                throw Errno.readOnly  // a history folder
-            }
-            try workspace!.remove(in: dir, name, directory: directory)
-        }
+        try node(parent).kind.remove(name, directory: directory, in: self)
     }
 
     /// `rename(2)` and `renameat2` flags. Between the branch and history: `EXDEV`, as between
@@ -257,10 +236,10 @@ extension Filesystem {
     func rename(parent: UInt64, name: [UInt8], newParent: UInt64, newName: [UInt8], flags: UInt32) throws {
         let from = try node(parent)
         let to = try node(newParent)
-        switch (from, to) {
-        case (.work, .work): break
-        case (.work, _), (_, .work): throw config.readOnly ? Errno.readOnly : Errno.crossDevice
-        default: throw Errno.readOnly
+        switch (from.as(BranchNode.self), to.as(BranchNode.self)) {
+        case (.some, .some): break
+        case (.some, nil), (nil, .some): throw config.readOnly ? Errno.readOnly : Errno.crossDevice
+        case (nil, nil): throw Errno.readOnly
         }
         let source = try writableDirectory(from)
         let target = try writableDirectory(to)
@@ -317,7 +296,9 @@ extension Filesystem {
     /// Extended attributes: only `user.vost.message` on the mount's root, the message of the
     /// next commit. Everything else is `ENOTSUP`.
     func setMessage(_ id: UInt64, name: String, value: String?) throws {
-        guard case .work(let node) = try node(id), isMountRoot(node), name == "user.vost.message" else { throw Errno.notSupported }
+        guard let work = try node(id).as(BranchNode.self)?.work, isMountRoot(work), name == "user.vost.message" else {
+            throw Errno.notSupported
+        }
         if config.readOnly { throw Errno.readOnly }
         workspace!.setMessage(value)
     }

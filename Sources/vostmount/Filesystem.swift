@@ -124,7 +124,10 @@ final class Filesystem: @unchecked Sendable {
         }
         if let fixed = config.fixed {
             workspace = nil
-            inodes = InodeTable(root: .commit(fixed, .root, route: []))
+            let snapshot = try store.snapshot(of: fixed)
+            inodes = InodeTable(root: Node(HistoryNode(commit: fixed, path: .root, route: [],
+                                                       entry: TreeEntry(name: [], mode: .directory, id: snapshot.treeID),
+                                                       time: snapshot.time)))
         } else {
             if !config.readOnly, let branch = config.branch {
                 Self.takeInKeptBatches(store: store, branch: branch, logger: logger)
@@ -133,7 +136,7 @@ final class Filesystem: @unchecked Sendable {
                                           lfsThreshold: config.lfsThreshold)
             if !config.readOnly { try workspace.prepareStaging() }
             self.workspace = workspace
-            inodes = InodeTable(root: .work(workspace.root))
+            inodes = InodeTable(root: Node(BranchNode(workspace.root)))
         }
     }
 
@@ -143,33 +146,18 @@ final class Filesystem: @unchecked Sendable {
     /// The commit the mount shows: the branch's tip, or a `--ref` mount's fixed commit.
     var shownCommit: Snapshot? { tip ?? config.fixed.flatMap { try? store.snapshot(of: $0) } }
 
-    // MARK: Nodes
+    // MARK: Nodes (each kind answers for itself: see Namespace/MountNode.swift)
 
     func node(_ id: UInt64) throws -> Node {
         guard let node = inodes.node(id) else { throw Errno.noEntry }
         return node
     }
 
-    /// The commit and path behind a history node.
-    func view(_ node: Node) throws -> (snapshot: Snapshot, path: RepoPath)? {
-        guard case .commit(let id, let path, _) = node else { return nil }
-        return (try store.snapshot(of: id), path)
-    }
+    func attrTimeout(_ node: Node) -> Double { node.kind.attributeTimeout }
 
-    func attrTimeout(_ node: Node) -> Double {
-        if node == .status { return 0 }
-        return node.isVirtualFolder ? Self.liveTimeout : Self.immutableTimeout
-    }
-
-    /// How long the kernel may trust that `name` in `parent` is `child`. Names whose meaning
+    /// How long the kernel may trust that a name in `parent` is `child`. Names whose meaning
     /// moves with the tip (`@~1`, `@main`, the index folders' entries) are short.
-    func entryTimeout(parent: Node, child: Node) -> Double {
-        switch (parent, child) {
-        case (.commit(_, _, let route), .commit) where !route.isEmpty: return Self.immutableTimeout
-        case (.work, .work): return Self.immutableTimeout
-        default: return Self.liveTimeout
-        }
-    }
+    func entryTimeout(parent: Node, child: Node) -> Double { parent.kind.entryTimeout(of: child) }
 
     func isMountRoot(_ dir: WorkNode) -> Bool { dir === workspace?.root }
 
@@ -184,171 +172,15 @@ final class Filesystem: @unchecked Sendable {
     /// The node `name` names inside `parent`.
     func child(of parent: Node, named name: [UInt8]) throws -> Node {
         try Self.checkLength(name)
-        switch parent {
-        case .work(let dir):
-            guard let workspace else { throw Errno.noEntry }
-            guard dir.isDirectory else { throw Errno.notDirectory }
-            if let real = try workspace.child(dir, name) { return .work(real) }
-            if isMountRoot(dir), name.first == UInt8(ascii: "@") {
-                if name == [UInt8(ascii: "@")] { return .index }
-                return .commit(try namespace.resolve(atName: name), .root, route: name)
-            }
-            throw Errno.noEntry
-        case .commit(let id, let path, let route):
-            if path.isRoot, route.isEmpty, name.first == UInt8(ascii: "@") {
-                // The root of a --ref mount has the same @ folders.
-                if try store.snapshot(of: id).entryIfPresent(at: RepoPath.root.appending(name)) == nil {
-                    if name == [UInt8(ascii: "@")] { return .index }
-                    return .commit(try namespace.resolve(atName: name), .root, route: name)
-                }
-            }
-            let childPath = try pathFor(path, name)
-            guard try store.snapshot(of: id).entryIfPresent(at: childPath) != nil else { throw Errno.noEntry }
-            return .commit(id, childPath, route: route)
-        case .index:
-            switch name {
-            case Array("tags".utf8): return .indexTags
-            case Array("branches".utf8): return .indexBranches
-            case Array("log".utf8): return .indexLog
-            case Array("status".utf8): return .status
-            case Array("versions".utf8): return .versions(.root)
-            case Array("gmt".utf8): return .indexGMT
-            default: throw Errno.noEntry
-            }
-        case .versions(let path):
-            guard let tip = shownCommit else { throw Errno.noEntry }
-            if try versions.directoryNames(path, in: tip) == nil {
-                guard let found = try versions.versions(of: path, from: tip).first(where: { $0.name == name }) else { throw Errno.noEntry }
-                return versionNode(path, found)
-            }
-            // A name in the shown commit has a version there; only a name gone from it costs a
-            // walk of the history to know whether it ever had one.
-            let child = try pathFor(path, name)
-            guard try tip.entryIfPresent(at: child) != nil || !versions.versions(of: child, from: tip).isEmpty else {
-                throw Errno.noEntry
-            }
-            return .versions(child)
-        case .indexGMT:
-            guard let tip = shownCommit, let found = try versions.gmtEntries(from: tip).first(where: { $0.name == name }) else {
-                throw Errno.noEntry
-            }
-            return .commit(found.commit, .root, route: Array("@/gmt/".utf8) + name)
-        case .status:
-            throw Errno.notDirectory
-        case .indexTags:
-            return .commit(try namespace.tag(name), .root, route: Array("@/tags/".utf8) + name)
-        case .indexBranches:
-            return .commit(try namespace.branchTip(name), .root, route: Array("@/branches/".utf8) + name)
-        case .indexLog:
-            return .commit(try namespace.logCommit(name), .root, route: Array("@/log/".utf8) + name)
-        }
-    }
-
-    /// A version's entry in `@/versions/<path>/`: that path in that commit, under a route of
-    /// its own (the same commit's file seen from `@/log` is another inode).
-    private func versionNode(_ path: RepoPath, _ found: VersionsIndex.Version) -> Node {
-        .commit(found.version.snapshot.commitID, path, route: Array("@/versions/".utf8) + path.bytes + [0x2F] + found.name)
-    }
-
-    private func pathFor(_ path: RepoPath, _ name: [UInt8]) throws -> RepoPath {
-        do { return try path.appending(name) } catch { throw Errno.noEntry }
+        return try parent.kind.lookup(name, in: self)
     }
 
     /// A directory's entries, each with its node, for `readdir`/`readdirplus`.
-    func children(of node: Node) throws -> [(name: [UInt8], node: Node)] {
-        switch node {
-        case .work(let dir):
-            guard let workspace else { return [] }
-            if dir.isGitlink { return [] }
-            guard dir.isDirectory else { throw Errno.notDirectory }
-            return try workspace.children(dir).map { ($0.name, .work($0.node)) }
-        case .commit(let id, let path, let route):
-            let snap = try store.snapshot(of: id)
-            guard try snap.entry(at: path).mode.isDirectory else { throw Errno.notDirectory }
-            return try snap.entries(path).map { entry in
-                (entry.name, .commit(id, path.appending(path: try RepoPath(bytes: entry.name)), route: route))
-            }
-        case .index:
-            return [(Array("branches".utf8), .indexBranches), (Array("gmt".utf8), .indexGMT), (Array("log".utf8), .indexLog),
-                    (Array("status".utf8), .status), (Array("tags".utf8), .indexTags), (Array("versions".utf8), .versions(.root))]
-        case .versions(let path):
-            guard let tip = shownCommit else { return [] }
-            if let names = try versions.directoryNames(path, in: tip) {
-                return try names.map { ($0, .versions(try pathFor(path, $0))) }
-            }
-            return try versions.versions(of: path, from: tip).map { ($0.name, versionNode(path, $0)) }
-        case .indexGMT:
-            guard let tip = shownCommit else { return [] }
-            return try versions.gmtEntries(from: tip).map { ($0.name, .commit($0.commit, .root, route: Array("@/gmt/".utf8) + $0.name)) }
-        case .indexTags:
-            return namespace.tagNames().compactMap { name in
-                let encoded = Namespace.encode(name)
-                guard let id = try? namespace.tag(encoded) else { return nil }
-                return (encoded, .commit(id, .root, route: Array("@/tags/".utf8) + encoded))
-            }
-        case .indexBranches:
-            return namespace.branchNames().compactMap { name in
-                let encoded = Namespace.encode(name)
-                guard let id = try? namespace.branchTip(encoded) else { return nil }
-                return (encoded, .commit(id, .root, route: Array("@/branches/".utf8) + encoded))
-            }
-        case .status:
-            throw Errno.notDirectory
-        case .indexLog:
-            guard let start = shownCommit else { return [] }
-            let entries = try namespace.logEntries(from: start)
-            logger.debug("listed @/log: walked \(entries.count) commits")
-            return entries.map { ($0.name, .commit($0.commit, .root, route: Array("@/log/".utf8) + $0.name)) }
-        }
-    }
+    func children(of node: Node) throws -> [(name: [UInt8], node: Node)] { try node.kind.children(in: self) }
 
     // MARK: Attributes
 
-    func attributes(_ node: Node, id: UInt64) throws -> stat {
-        switch node {
-        case .work(let work):
-            let info = try workspace!.info(work)
-            let time = workspace!.base.time
-            let times = info.times
-            // DESIGN: files 0644/0755 everywhere; directories 0755, 0555 where nothing can change.
-            switch info.mode {
-            case .directory:
-                return makeStat(id: id, mode: S_IFDIR | (config.readOnly ? 0o555 : 0o755), size: 0, nlink: 2 + info.subdirectories, time: time, times: times)
-            case .gitlink: return makeStat(id: id, mode: S_IFDIR | 0o555, size: 0, nlink: 2, time: time, times: times)
-            case .symlink: return makeStat(id: id, mode: S_IFLNK | 0o777, size: info.size, nlink: 1, time: time, times: times)
-            case .executable: return makeStat(id: id, mode: S_IFREG | 0o755, size: info.size, nlink: 1, time: time, times: times)
-            case .file: return makeStat(id: id, mode: S_IFREG | 0o644, size: info.size, nlink: 1, time: time, times: times)
-            }
-        case .commit:
-            let (snap, path) = try view(node)!
-            return try attributes(of: snap.entry(at: path), in: snap, id: id)
-        case .index, .indexTags, .indexBranches, .indexLog, .indexGMT, .versions:
-            return makeStat(id: id, mode: S_IFDIR | 0o555, size: 0, nlink: 2, time: tip?.time ?? Date())
-        case .status:
-            // Size 0, as /proc files have: the content is made at each open and its length
-            // changes, so a reader that trusted a size would cut it (Foundation's
-            // Data(contentsOf:) did); with 0, readers read to the end (the open asks for
-            // direct I/O). A read-only mount gets no open, so the kernel reads through its
-            // cache up to the size given: there, the length now.
-            return makeStat(id: id, mode: S_IFREG | 0o444, size: noOpen ? statusJSON().count : 0, nlink: 1, time: Date())
-        }
-    }
-
-    /// A history entry's attributes: the commit's time; directories 0555.
-    func attributes(of entry: TreeEntry, in snap: Snapshot, id: UInt64) throws -> stat {
-        switch entry.mode {
-        case .directory:
-            return makeStat(id: id, mode: S_IFDIR | 0o555, size: 0, nlink: 2 + (try store.tree(entry.id).directoryCount), time: snap.time)
-        case .gitlink:
-            return makeStat(id: id, mode: S_IFDIR | 0o555, size: 0, nlink: 2, time: snap.time)
-        case .symlink:
-            return makeStat(id: id, mode: S_IFLNK | 0o777, size: try store.blobSize(entry.id), nlink: 1, time: snap.time)
-        case .executable:
-            return makeStat(id: id, mode: S_IFREG | 0o755, size: try fileSize(entry.id), nlink: 1, time: snap.time)
-        case .file:
-            return makeStat(id: id, mode: S_IFREG | 0o644, size: try fileSize(entry.id), nlink: 1, time: snap.time)
-        }
-    }
+    func attributes(_ node: Node, id: UInt64) throws -> stat { try node.kind.attributes(id: id, in: self) }
 
     /// A file's size as readers see it: an LFS pointer's object size (see `MountConfig.lfs`).
     func fileSize(_ blob: ObjectID) throws -> Int {
@@ -357,7 +189,7 @@ final class Filesystem: @unchecked Sendable {
 
     /// `times` are a branch node's own (see `FileTimes`); what is unset shows `time`, the
     /// commit's.
-    private func makeStat(id: UInt64, mode: mode_t, size: Int, nlink: Int, time: Date, times: FileTimes = FileTimes()) -> stat {
+    func makeStat(id: UInt64, mode: mode_t, size: Int, nlink: Int, time: Date, times: FileTimes = FileTimes()) -> stat {
         var st = stat()
         st.st_ino = ino_t(id)
         st.st_mode = mode
@@ -376,8 +208,6 @@ final class Filesystem: @unchecked Sendable {
 
     // MARK: Reading
 
-    /// Reads through an open handle, or, when the kernel skips opens, through the inode's
-    /// reader (kept in a small cache so a file read in many pieces is inflated once).
     /// What a read answers: bytes, or a range of a file for the reply to splice, with the
     /// reader that keeps its descriptor open until then.
     enum ReadResult {
@@ -385,98 +215,68 @@ final class Filesystem: @unchecked Sendable {
         case file(fd: Int32, offset: Int, count: Int, owner: BlobReader)
     }
 
+    /// Reads through an open handle, or, when the kernel skips opens, through the inode's
+    /// node (whose reader is kept in a small cache so a file read in many pieces is inflated
+    /// once).
     func read(handle: UInt64, inode: UInt64, offset: Int, size: Int) throws -> ReadResult {
-        if handle != 0 {
-            switch handles.get(handle) {
-            case .file(let reader)?: return try Self.result(reader, offset, size)
-            case .bytes(let bytes)?: return .bytes(Array(bytes.dropFirst(offset).prefix(size)))
-            case .work(let file)?: return try read(file.node, offset: offset, size: size) { try file.reader(for: $0, store: store, lfs: config.lfs) }
-            default: throw Errno.badHandle
-            }
+        guard handle != 0 else { return try node(inode).kind.read(inode: inode, offset: offset, size: size, in: self) }
+        switch handles.get(handle) {
+        case .file(let reader)?: return try Self.result(reader, offset, size)
+        case .bytes(let bytes)?: return .bytes(Array(bytes.dropFirst(offset).prefix(size)))
+        case .work(let file)?: return try read(file.node, offset: offset, size: size) { try file.reader(for: $0, store: store, lfs: config.lfs) }
+        default: throw Errno.badHandle
         }
-        switch try node(inode) {
-        case .work(let node): return try read(node, offset: offset, size: size) { try cachedReader(inode: inode, blob: $0) }
-        case .status: return .bytes(Array(statusJSON().dropFirst(offset).prefix(size)))
-        default: break
-        }
-        return try Self.result(try cachedReader(inode: inode, blob: try historyBlob(of: try node(inode))), offset, size)
     }
 
-    private func read(_ node: WorkNode, offset: Int, size: Int, reader: (ObjectID) throws -> BlobReader) throws -> ReadResult {
+    /// A branch file's bytes: pending ones from the workspace, committed ones from `reader`.
+    func read(_ node: WorkNode, offset: Int, size: Int, reader: (ObjectID) throws -> BlobReader) throws -> ReadResult {
         switch try workspace!.read(node, at: offset, count: size) {
         case .bytes(let bytes): return .bytes(bytes)
         case .blob(let id): return try Self.result(try reader(id), offset, size)
         }
     }
 
-    private static func result(_ reader: BlobReader, _ offset: Int, _ size: Int) throws -> ReadResult {
+    static func result(_ reader: BlobReader, _ offset: Int, _ size: Int) throws -> ReadResult {
         switch try reader.slice(at: offset, count: size) {
         case .bytes(let bytes): return .bytes(bytes)
         case .file(let fd, let start, let count): return .file(fd: fd, offset: start, count: count, owner: reader)
         }
     }
 
-    private func cachedReader(inode: UInt64, blob: ObjectID) throws -> BlobReader {
+    func cachedReader(inode: UInt64, blob: ObjectID) throws -> BlobReader {
         if let reader = handles.reader(inode: inode), reader.id == blob { return reader }
         let reader = try BlobReader(store: store, id: blob, shared: true, lfs: config.lfs)
         handles.keep(reader, inode: inode)
         return reader
     }
 
-    func historyBlob(of node: Node) throws -> ObjectID {
-        guard let (snap, path) = try view(node) else { throw Errno.isDirectory }
-        let entry = try snap.entry(at: path)
-        guard !entry.mode.isDirectory else { throw Errno.isDirectory }
-        return entry.id
-    }
-
     /// A directory's entries for `readdir`: from its open handle, or, when the kernel skips
-    /// opendir, listed afresh when the directory changed (kept per inode meanwhile, since
-    /// one listing comes in several requests).
+    /// opendir, kept per inode while the node's listing version stays (one listing comes in
+    /// several requests), else listed afresh.
     func listing(inode: UInt64, handle: UInt64) throws -> (Node, [(name: [UInt8], node: Node)]) {
         if handle != 0 {
             guard case .directory(let node, let entries)? = handles.get(handle) else { throw Errno.badHandle }
             return (node, entries)
         }
         let node = try node(inode)
-        var version: UInt64 = 0
-        if case .work(let dir) = node { version = workspace!.version(dir) }
-        // `@/log`, `@/gmt` and versions folders are walks of the first-parent history: made
-        // once per tip, not once per `readdir` request (a long listing comes in many). The
-        // other index folders list refs, which move without the tip: cheap, and made afresh.
-        let walksHistory: Bool
-        switch node {
-        case .indexLog, .indexGMT, .versions: walksHistory = true
-        default: walksHistory = false
-        }
-        if walksHistory, let tip = shownCommit {
-            version = tip.commitID.prefix64
-        }
-        if let cached = handles.listing(inode: inode, version: version) { return (node, cached) }
-        var entries = try children(of: node)
-        entries.insert((Array("..".utf8), node), at: 0)
-        entries.insert((Array(".".utf8), node), at: 0)
-        if !node.isVirtualFolder || walksHistory { handles.keep(listing: entries, inode: inode, version: version) }
+        let version = node.kind.listingVersion(in: self)
+        if let version, let cached = handles.listing(inode: inode, version: version) { return (node, cached) }
+        let entries = try dotted(node)
+        if let version { handles.keep(listing: entries, inode: inode, version: version) }
         return (node, entries)
     }
 
-    func readlink(_ id: UInt64) throws -> [UInt8] {
-        let node = try node(id)
-        if case .work(let work) = node { return try workspace!.readLink(work) }
-        guard let (snap, path) = try view(node) else { throw Errno.invalid }
-        let entry = try snap.entry(at: path)
-        guard entry.mode == .symlink else { throw Errno.invalid }
-        return try store.blob(entry.id)
+    /// The entries with `.` and `..` first, as every Linux filesystem lists them.
+    private func dotted(_ node: Node) throws -> [(name: [UInt8], node: Node)] {
+        [(Array(".".utf8), node), (Array("..".utf8), node)] + (try children(of: node))
     }
+
+    func readlink(_ id: UInt64) throws -> [UInt8] { try node(id).kind.readlink(in: self) }
 
     /// Lists a directory once per open, so `readdir` offsets stay valid while it changes.
     func opendir(_ id: UInt64) throws -> (handle: UInt64, keepCache: Bool) {
         let node = try node(id)
-        var entries = try children(of: node)
-        // `.` and `..` first, as every Linux filesystem lists them.
-        entries.insert((Array("..".utf8), node), at: 0)
-        entries.insert((Array(".".utf8), node), at: 0)
-        return (handles.add(.directory(node: node, entries: entries)), node.isImmutable)
+        return (handles.add(.directory(node: node, entries: try dotted(node))), node.kind.isImmutable)
     }
 
     func statfs() -> statvfs {

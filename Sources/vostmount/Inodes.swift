@@ -34,8 +34,7 @@ final class InodeTable: @unchecked Sendable {
     /// The number a node has without asking the table, if it has one by nature.
     private func intrinsicID(_ node: Node) -> UInt64? {
         if node == root { return UInt64(FUSE_ROOT_ID) }
-        if case .work(let work) = node { return work.serial << 1 }
-        return nil
+        return node.kind.intrinsicNumber
     }
 
     /// The inode of `node` if the kernel may know it; never creates one.

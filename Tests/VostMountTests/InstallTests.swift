@@ -160,7 +160,7 @@ import TestSupport
         try run(["dpkg", "-i", deb])
         defer { _ = try? run(["dpkg", "-r", "vostmount"]) }
         #expect(try run(["/usr/bin/vostmount", "--version"]) == "vostmount 0.1.0\n")
-        #expect(try run(["man", "-w", "vostmount"]).contains("/usr/share/man/man1/vostmount.1.gz"))
+        #expect(try run(["man", "-aw", "vostmount"]).contains("/usr/share/man/man1/vostmount.1.gz"))
         let dir = TempDir("deb")
         let (repo, _, _) = try makeHistoryRepo(dir)
         let point = dir.sub("mnt")

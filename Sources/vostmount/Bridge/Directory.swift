@@ -13,8 +13,6 @@ enum Directory {
         var buffer = [CChar](repeating: 0, count: size)
         var used = 0
         var index = offset
-        let view = try fs.view(dirNode)
-        let tree = try view.map { try $0.snapshot.directory(at: $0.path) }
         while index < entries.count {
             let (name, node) = entries[index]
             let isDotName = index < 2
@@ -28,18 +26,13 @@ enum Directory {
                 attr = stat()
                 attr.st_ino = ino_t(ino)
                 attr.st_mode = S_IFDIR
-            } else if plus, let read = try? attributes(name, node, view: view, tree: tree, fs: fs) {
+            } else if plus, let read = try? fs.attributes(node, id: 0) {
+                // A history entry carries its tree entry: no walk from the root per name.
                 attr = read
             } else {
                 full = false
                 attr = stat()
-                if view != nil, let tree, let entry = tree[name] {
-                    attr.st_mode = entry.mode.isDirectory ? S_IFDIR : (entry.mode == .symlink ? S_IFLNK : S_IFREG)
-                } else if case .work(let work) = node, let mode = fs.workspace?.mode(work), !mode.isDirectory {
-                    attr.st_mode = mode == .symlink ? S_IFLNK : S_IFREG
-                } else {
-                    attr.st_mode = S_IFDIR
-                }
+                attr.st_mode = node.kind.fileType(in: fs)
                 attr.st_ino = ino_t(fs.inodes.listed(node))
             }
             var entry = fuse_entry_param()
@@ -78,13 +71,5 @@ enum Directory {
             index += 1
         }
         buffer.withUnsafeBufferPointer { _ = fuse_reply_buf(req, $0.baseAddress, used) }
-    }
-
-    /// An entry's attributes: from the history tree being listed when there is one (no walk
-    /// from the root per name), else from the node.
-    private static func attributes(_ name: [UInt8], _ node: Node, view: (snapshot: Snapshot, path: RepoPath)?, tree: Tree?,
-                                   fs: Filesystem) throws -> stat {
-        if let view, let tree, let entry = tree[name] { return try fs.attributes(of: entry, in: view.snapshot, id: 0) }
-        return try fs.attributes(node, id: 0)
     }
 }

@@ -84,7 +84,7 @@ enum Operations {
                 fi.pointee.fh = opened.handle
                 fi.pointee.keep_cache = opened.keepCache ? 1 : 0
                 // `@/status` is made at each open and its size changes: no page cache.
-                if (try? fs.node(UInt64(ino))) == .status { fi.pointee.direct_io = 1 }
+                if opened.directIO { fi.pointee.direct_io = 1 }
                 // A file opened only to read has nothing to flush: close costs no round trip.
                 if fi.pointee.flags & O_ACCMODE == O_RDONLY && fi.pointee.flags & O_TRUNC == 0 { fi.pointee.noflush = 1 }
                 let sent: Int32

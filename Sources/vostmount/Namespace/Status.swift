@@ -1,6 +1,33 @@
 import Foundation
 import SnapshotFS
 
+/// `@/status`: a read-only JSON file, made afresh at every open.
+struct StatusNode: MountNode {
+    /// Size 0, as /proc files have: the content is made at each open and its length changes,
+    /// so a reader that trusted a size would cut it (Foundation's Data(contentsOf:) did); with
+    /// 0, readers read to the end (the open asks for direct I/O). A read-only mount gets no
+    /// open, so the kernel reads through its cache up to the size given: there, the length now.
+    func attributes(id: UInt64, in fs: Filesystem) throws -> stat {
+        fs.makeStat(id: id, mode: S_IFREG | 0o444, size: fs.noOpen ? fs.statusJSON().count : 0, nlink: 1, time: Date())
+    }
+
+    func fileType(in fs: Filesystem) -> mode_t { S_IFREG }
+
+    /// Read afresh every time.
+    var attributeTimeout: Double { 0 }
+
+    func lookup(_ name: [UInt8], in fs: Filesystem) throws -> Node { throw Errno.notDirectory }
+
+    func open(id: UInt64, flags: Int32, in fs: Filesystem) throws -> Filesystem.Opened {
+        if Filesystem.isWriting(flags) { throw Errno.readOnly }
+        return Filesystem.Opened(handle: fs.handles.add(.bytes(fs.statusJSON())), keepCache: false, directIO: true)
+    }
+
+    func read(inode: UInt64, offset: Int, size: Int, in fs: Filesystem) throws -> Filesystem.ReadResult {
+        .bytes(Array(fs.statusJSON().dropFirst(offset).prefix(size)))
+    }
+}
+
 extension Filesystem {
     /// `@/status`: where the mount stands, as one JSON object, made when it is read. The
     /// remote's keys are null without `--remote`; `ahead`/`behind` are counted from the refs
