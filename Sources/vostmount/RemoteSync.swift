@@ -10,7 +10,8 @@ import SnapshotFS
 /// which take `condition` for a few instructions. Fetches, merges and pushes run on this
 /// thread with no lock of ours held (the merge takes `vost.lock` only to move the ref), one
 /// at a time. Concurrency: `condition` guards every `var` below; lock order: `condition`
-/// is never held while taking another lock of the mount.
+/// is never held while taking another lock of the mount. What is not `private` here is
+/// shared with `RemoteSync+Unmount.swift` and `RemoteSync+Status.swift` only.
 final class RemoteSync: @unchecked Sendable {
     // @unchecked: every mutable field is under `condition`.
     let remote: Remote
@@ -26,29 +27,11 @@ final class RemoteSync: @unchecked Sendable {
     /// Called (on this thread) with the conflict copies a merge made.
     var onConflicts: (@Sendable ([RepoPath]) -> Void)?
 
-    /// What `@/status` shows of the sync (`ahead`/`behind` are counted from the refs when it
-    /// is read: see `counts`).
-    struct Status {
-        var lastFetch: Date?
-        var lastPush: Date?
-        /// What the last fetch found on the remote, and the last push sent.
-        var fetchedTip: ObjectID?
-        var pushedTip: ObjectID?
-        /// A fetch or push running since then; nil between them.
-        var syncingSince: Date?
-        /// The last surprise from the server (a deleted branch, rewritten history), with when
-        /// it was seen; kept until another one replaces it.
-        var notice: String?
-        /// The git command running now (`fetch from origin`), and since when.
-        var step: (name: String, since: Date)?
-        var error: String?
-    }
-
-    private let condition = NSCondition()
+    let condition = NSCondition()
     private var status = Status()
-    private var stopping = false
+    var stopping = false
     /// `stop`'s own last push is running: its command is not killed at start.
-    private var lastPush = false
+    var lastPush = false
     /// A commit was made: push without waiting for the next fetch.
     private var kicked = false
     private var nextFetch = Date.distantPast
@@ -56,15 +39,15 @@ final class RemoteSync: @unchecked Sendable {
     private var retryAt = Date.distantPast
     private var failures = 0
     /// The git process running now (its own process group), killed by `stop`.
-    private var child: pid_t = 0
+    var child: pid_t = 0
     private var tagsToPush = Set<String>()
     private var tagsToDelete = Set<String>()
     /// Tags this mount pushed: `rmdir` deletes only these on the remote.
     private var pushedTags = Set<String>()
     /// Tags in the push running now: an `rmdir` meanwhile must delete them after it.
     private var tagsInFlight = Set<String>()
-    private let finished = DispatchSemaphore(value: 0)
-    private var started = false
+    let finished = DispatchSemaphore(value: 0)
+    var started = false
 
     /// Fetch every this many seconds unless told otherwise (see docs/benchmarks.md for what
     /// an idle fetch costs).
@@ -193,19 +176,6 @@ final class RemoteSync: @unchecked Sendable {
         return try body()
     }
 
-    /// A step silent for this long is said in `@/status` while it runs.
-    static let stallAfter: TimeInterval = 5
-
-    /// `error` as `@/status` shows it: a step that has had no answer for `stallAfter`
-    /// seconds, else the last error.
-    func shownError(now: Date = Date()) -> String? {
-        let status = current
-        if let step = status.step, now.timeIntervalSince(step.since) >= Self.stallAfter {
-            return "\(step.name): no answer for \(Int(now.timeIntervalSince(step.since))) s"
-        }
-        return status.error
-    }
-
     private func fetchAndMerge() throws {
         let previous = (try? remote.tracking(branch)) ?? nil
         let fetched = try running("fetch from \(remote.name)") {
@@ -253,7 +223,7 @@ final class RemoteSync: @unchecked Sendable {
 
     /// Pushes the branch's tip (and pending tags) if the remote lacks anything; false when
     /// the remote rejected it because it has commits this branch lacks.
-    private func push(timeout: TimeInterval = RemoteSync.commandTimeout) throws -> Bool {
+    func push(timeout: TimeInterval = RemoteSync.commandTimeout) throws -> Bool {
         if readOnly { return true }
         let store = remote.store
         guard let tip = try store.branches.get(branch)?.commitID else { return true }
@@ -301,7 +271,7 @@ final class RemoteSync: @unchecked Sendable {
 
     /// Backoff doubles from 1 s to `maxBackoff`, with jitter so that mounts failing
     /// together do not retry together.
-    private func failed(_ error: Error) {
+    func failed(_ error: Error) {
         let text = (error as? SnapshotError).map { if case .remote(let m) = $0 { m } else { $0.description } } ?? "\(error)"
         condition.lock()
         failures += 1
@@ -312,49 +282,5 @@ final class RemoteSync: @unchecked Sendable {
         status.error = text
         condition.unlock()
         if !stopping { logger.warning("sync with \(remote.name) failed (next try in \(Int(delay.rounded())) s): \(text)") }
-    }
-
-    /// Counted from the refs now, not at the last fetch: `ahead`, the branch's commits the
-    /// remote-tracking ref lacks (all of them before the first fetch or push); `behind`, the
-    /// tracking ref's commits the branch lacks, as of the last fetch. nil while the branch
-    /// has no commit.
-    func counts() -> (ahead: Int, behind: Int)? {
-        let store = remote.store
-        do {
-            guard let tip = try store.branches.get(branch)?.commitID else { return nil }
-            return try store.aheadBehind(tip, try remote.tracking(branch))
-        } catch {
-            return nil
-        }
-    }
-
-    // MARK: Unmount
-
-    /// Stops the thread (killing a fetch or push in flight), then tries one last push for at
-    /// most `timeout` seconds. Returns a warning when commits stay unpushed.
-    func stop(pushWithin timeout: TimeInterval) -> String? {
-        condition.lock()
-        stopping = true
-        if child != 0 { kill(-child, SIGKILL) }
-        let wait = started
-        condition.signal()
-        condition.unlock()
-        if wait { finished.wait() }
-        if readOnly { return nil }
-        let store = remote.store
-        guard let tip = try? store.branches.get(branch)?.commitID else { return nil }
-        // The same push as the loop's (tags still pending included), bounded by `timeout`.
-        condition.lock()
-        lastPush = true
-        condition.unlock()
-        if timeout > 0 {
-            do { _ = try push(timeout: timeout) } catch { failed(error) }
-        }
-        let tracked = try? remote.tracking(branch)
-        if let tracked, (try? store.contains(tip, in: tracked)) == true { return nil }
-        let ahead = tracked.flatMap { try? store.aheadBehind(tip, $0).ahead }
-        let count = ahead.map { "\($0) commit\($0 == 1 ? "" : "s")" } ?? "commits"
-        return "\(count) of \(branch) not pushed to \(remote.name) (\(remote.displayURL))"
-            + (current.error.map { ": \($0)" } ?? "") + "; they will be pushed at the next mount with --remote \(remote.name)"
     }
 }
