@@ -31,6 +31,16 @@ extension Remote {
         }
     }
 
+    /// Sends the objects `commit` needs that the remote lacks (`git lfs push`, to an LFS
+    /// server or into a path remote's own lfs/objects), before the commit itself is pushed,
+    /// so that no clone ever sees a pointer whose object is nowhere. Only where LFS was ever
+    /// used (the repository has an LFS store).
+    func pushLFSObjects(of commit: ObjectID, timeout: TimeInterval, onStart: ((pid_t) -> Void)?) throws {
+        guard FileManager.default.fileExists(atPath: store.lfsObjectsDirectory) else { return }
+        let output = try GitCommand(repository: store.path).run(["lfs", "push", name, commit.hex], timeout: timeout, onStart: onStart)
+        guard output.status == 0 else { throw SnapshotError.remote("LFS push to \(name) (\(displayURL)): \(Self.lfsMessage(output))") }
+    }
+
     /// git-lfs's reason in one line: "remote missing object", a server's status, a
     /// connection refused; with the hint that git-lfs is missing where that is the cause.
     static func lfsMessage(_ output: GitCommand.Output) -> String {

@@ -109,13 +109,8 @@ public struct Remote: Sendable {
                      timeout: TimeInterval = 120, onStart: ((pid_t) -> Void)? = nil) throws -> PushResult {
         // The commit, not the branch name: the branch may move while the push runs, and
         // what the tracking ref records must be what was sent.
-        // Git LFS objects the commit needs go first, so that no clone ever sees a pointer
-        // whose object is nowhere: `git lfs push` sends what the remote lacks (to an LFS
-        // server, or into a path remote's own lfs/objects). Only where LFS was ever used.
-        if FileManager.default.fileExists(atPath: store.lfsObjectsDirectory) {
-            let lfs = try GitCommand(repository: store.path).run(["lfs", "push", name, commit.hex], timeout: timeout, onStart: onStart)
-            guard lfs.status == 0 else { throw SnapshotError.remote("LFS push to \(name) (\(displayURL)): \(lfs.message)") }
-        }
+        // Git LFS objects the commit needs go first (see `pushLFSObjects`).
+        try pushLFSObjects(of: commit, timeout: timeout, onStart: onStart)
         var specs = ["\(commit.hex):refs/heads/\(branch)"]
         specs += tags.map { "refs/tags/\($0):refs/tags/\($0)" }
         specs += deletingTags.map { ":refs/tags/\($0)" }
