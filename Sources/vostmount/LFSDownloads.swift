@@ -44,6 +44,9 @@ final class LFSDownloads: @unchecked Sendable {
     /// The newest fetched tip whose objects are not fetched yet, and the last one that was.
     private var waitingTip: ObjectID?
     private var fetchedTip: ObjectID?
+    /// A tip whose objects failed to come, and when: tried again after `retryAfter`, not at
+    /// every fetch (an LFS server that is down would fill the log).
+    private var failedTip: (tip: ObjectID, at: Date)?
     /// Objects being fetched for an open; their waiters sleep on `condition`.
     private var inFlight: Set<String> = []
     /// The git processes running now (each a process group), killed by `stop`.
@@ -54,6 +57,7 @@ final class LFSDownloads: @unchecked Sendable {
 
     /// A tip's objects may take this long (they may be large; a hung link is still ended).
     static let tipTimeout: TimeInterval = 3600
+    static let retryAfter: TimeInterval = 60
     /// `--lfs-timeout`'s default.
     static let defaultTimeout: TimeInterval = 60
 
@@ -80,6 +84,7 @@ final class LFSDownloads: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard !stopping, tip != fetchedTip else { return }
+        if let failedTip, failedTip.tip == tip, Date().timeIntervalSince(failedTip.at) < Self.retryAfter { return }
         waitingTip = tip
         if !threadStarted {
             threadStarted = true
@@ -107,7 +112,7 @@ final class LFSDownloads: @unchecked Sendable {
                 try remote.fetchLFSObjects(of: tip, timeout: Self.tipTimeout, onStart: $0)
             }
             condition.lock()
-            if succeeded { fetchedTip = tip }
+            if succeeded { fetchedTip = tip } else { failedTip = (tip, Date()) }
         }
         condition.unlock()
     }
