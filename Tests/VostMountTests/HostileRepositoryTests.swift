@@ -145,6 +145,14 @@ import TestSupport
                 == ["./", "./ok.txt", "./submod/"])
         try run(["cp", "-r", mount.path("clean"), dir.sub("copy")])
         #expect(contents(dir.sub("copy/ok.txt")) == "ok\n")
+        // The same in history, and in the log's view of the commit.
+        for place in ["@~0/clean", "@/log/\(try run(["ls", mount.path("@/log")]).trimmingCharacters(in: .whitespacesAndNewlines))/clean"] {
+            #expect(try run(["ls", "-A", mount.path("\(place)/submod")]) == "", "\(place)")
+            #expect(try run(["stat", "-c", "%F %a", mount.path("\(place)/submod")]) == "directory 555\n", "\(place)")
+            #expect(try run(["find", mount.path(place)]).contains("/submod\n"), "\(place)")
+            #expect(try run(["sh", "-c", "tar -cf - -C '\(mount.path(place))' . | tar -tf -"]).split(separator: "\n").sorted()
+                    == ["./", "./ok.txt", "./submod/"], "\(place)")
+        }
         // A name twice in one tree: shown once, the first.
         for place in ["twice", "@~0/twice"] {
             #expect(try run(["ls", "-A", mount.path(place)]) == "dup.txt\n")
