@@ -191,6 +191,35 @@ row(f"cat the {MIB} MiB LFS file, cold (median of 5)", cold, "cat of the LFS sto
 row(f"the same with --no-passthrough (no root, Linux < 6.9)", mounted, "cat of the LFS store file, cold (median of 5)",
     native_cold, "-", memory, runs["native"][0][1])
 
+# Parallel readers of packed blobs: four `cat`s of four packed text files at once against one
+# after another, each side cold, alternated (median of 3); the native files the same, for scale.
+PSIZE = (16 << 20) if args.quick else (256 << 20)
+par_work = f"{work}/par-work"
+sh(f"git init -q {par_work}")
+for i in range(4):
+    sh(f"head -c {PSIZE * 3 // 4} /dev/urandom | base64 -w 100 | head -c {PSIZE} > {par_work}/f{i}.txt")
+sh(f"git -C {par_work} add . && git -C {par_work} commit -q -m four && git clone -q --bare {par_work} {work}/par.git"
+   f" && git --git-dir={work}/par.git repack -adq")
+point = f"{work}/par-mnt"
+one_after_another = "for i in 0 1 2 3; do cat {}/f$i.txt > /dev/null; done"
+at_once = "for i in 0 1 2 3; do cat {}/f$i.txt > /dev/null & done; wait"
+par = {"mount, one after another": [], "mount, at once": [], "native, one after another": [], "native, at once": []}
+for _ in range(3):
+    for side, command in (("mount, one after another", one_after_another), ("mount, at once", at_once)):
+        mount(f"{work}/par.git", point, "--read-only")
+        drop_caches()
+        par[side].append(timed(command.format(point))[0])
+        unmount(point)
+    for side, command in (("native, one after another", one_after_another), ("native, at once", at_once)):
+        drop_caches()
+        par[side].append(timed(command.format(par_work))[0])
+print("parallel packed reads: " + ", ".join(f"{side} {[round(r, 3) for r in values]}" for side, values in par.items()), file=sys.stderr)
+med = {side: statistics.median(values) for side, values in par.items()}
+row(f"4 cats of 4 packed {PSIZE >> 20} MiB text files at once, cold (median of 3)", med["mount, at once"],
+    "the same 4 cats one after another", med["mount, one after another"], ">= 1.3x")
+row(f"for scale, native: the 4 files at once, cold (median of 3)", med["native, at once"],
+    "native, one after another", med["native, one after another"], "-")
+
 shutil.rmtree(work, ignore_errors=True)
 publish(args, "Large files", [
     f"Made by `scripts/bench` (or `scripts/bench --large-only`{' --quick' if args.quick else ''}) on {time.strftime('%Y-%m-%d')}, "
