@@ -152,10 +152,10 @@ struct VostMount: ParsableCommand {
             guard let name = branchName ?? store.branches.headName else {
                 throw Preflight.Failure("\(repository): HEAD names no branch; use --branch")
             }
-            if !store.branches.contains(name) {
+            if try !store.branches.contains(name) {
                 // An empty repository (`git init`): the branch is born with the mount's first
                 // commit, or at once with --create (vost's "Initialize <branch>").
-                guard store.branches.isEmpty else { throw Preflight.Failure("no branch \(name) in \(repository)") }
+                guard try store.branches.isEmpty else { throw Preflight.Failure("no branch \(name) in \(repository)") }
                 if create, !readOnlyMount { try store.initialize(branch: name) }
             }
             // As `git push` refuses to update a checked-out branch: commits through the mount

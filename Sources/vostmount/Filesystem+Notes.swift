@@ -32,7 +32,7 @@ extension Filesystem {
     func extendedAttributeNames(_ id: UInt64) throws -> [UInt8] {
         guard let target = noteTarget(try node(id)) else { return [] }
         var names: [UInt8] = []
-        for namespace in store.notesNamespaces() where (try? store.notes(namespace).get(target.hex)) != nil {
+        for namespace in try store.notesNamespaces() where (try? store.notes(namespace).get(target.hex)) != nil {
             names += Array((Self.notePrefix + namespace).utf8) + [0]
         }
         return names

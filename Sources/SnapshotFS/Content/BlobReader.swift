@@ -52,6 +52,8 @@ public final class BlobReader: @unchecked Sendable {
     /// The descriptor of the LFS object this reader reads, read-only, when it is one and is
     /// in the local store: for a caller that hands the file itself on. Valid while the
     /// reader lives.
+    /// nil also when the object cannot be opened: the caller then reads through `read`, which
+    /// fails with the reason.
     public var objectDescriptor: Int32? { try? lfsObject?.descriptor() }
 
     /// Where a read of up to `count` bytes from `offset` is: bytes, or (for an LFS object,

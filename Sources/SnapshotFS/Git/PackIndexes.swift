@@ -24,7 +24,9 @@ final class PackIndexes: @unchecked Sendable {
         let now = ProcessInfo.processInfo.systemUptime
         guard now - scanned >= 1 else { return nil }
         scanned = now
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: packDirectory)) ?? []
+        // A listing that fails (a transient error) keeps the indexes known: dropping them would
+        // send every large packed blob to libgit2's whole-object inflate.
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: packDirectory) else { return nil }
         let present = Set(names.filter { $0.hasSuffix(".idx") })
         indexes = indexes.filter { present.contains($0.key) }
         for name in present where indexes[name] == nil {

@@ -58,8 +58,8 @@ public struct NoteNamespace: Sendable {
 
     func resolve(_ target: String) throws -> ObjectID {
         if let id = ObjectID(hex: target) { return id }
-        if let snapshot = (try? store.branches.get(target)) ?? nil { return snapshot.commitID }
-        if let snapshot = (try? store.tags.get(target)) ?? nil { return snapshot.commitID }
+        if let snapshot = try store.branches.lookup(target) { return snapshot.commitID }
+        if let snapshot = try store.tags.lookup(target) { return snapshot.commitID }
         throw SnapshotError.invalidRevision("\(target) is not a commit name, branch or tag")
     }
 
@@ -119,8 +119,8 @@ public final class NotesBatch {
 
 extension Store {
     /// The notes namespaces that exist (`refs/notes/*`), sorted.
-    public func notesNamespaces() -> [String] {
-        ((try? git { try $0.refNames(under: "refs/notes/") }) ?? []).map { String($0.dropFirst("refs/notes/".count)) }
+    public func notesNamespaces() throws -> [String] {
+        try git { try $0.refNames(under: "refs/notes/") }.map { String($0.dropFirst("refs/notes/".count)) }
     }
 
     /// Whether `refs/notes/<name>` is a valid ref name.

@@ -113,7 +113,7 @@ extension Store {
         let revision = try Revision(parsing: text)
         let context = { () throws -> String in
             if let branch { return branch }
-            guard let name = self.branches.currentName else { throw SnapshotError.invalidRevision("\(text): HEAD names no branch") }
+            guard let name = try self.branches.currentName else { throw SnapshotError.invalidRevision("\(text): HEAD names no branch") }
             return name
         }
         var snapshot: Snapshot
@@ -168,9 +168,9 @@ extension Store {
 
     /// A tag wins over a branch of the same name (as in Git), then a commit name or prefix.
     private func resolveName(_ name: String, in text: String) throws -> Snapshot {
-        if let tag = try? tags.get(name) { return tag }
-        if let branch = try? branches.get(name) { return branch }
-        if name.hasPrefix("refs/"), let id = try? commitID(ofRef: name) { return try snapshot(of: id) }
+        if let tag = try tags.lookup(name) { return tag }
+        if let branch = try branches.lookup(name) { return branch }
+        if name.hasPrefix("refs/"), git({ $0.isValidRefName(name) }), let id = try commitID(ofRef: name) { return try snapshot(of: id) }
         if name.count >= 4, name.count <= 40, name.allSatisfy(\.isHexDigit) {
             if let id = try git({ try $0.expand(prefix: name.lowercased()) }) {
                 let commitID = try git { try $0.peelToCommit(id) }
@@ -183,8 +183,8 @@ extension Store {
     /// `refs/tags/NAME` or `refs/heads/NAME` (tag first), for reflog lookups.
     private func fullRefName(_ name: String) throws -> String? {
         if name.hasPrefix("refs/") { return name }
-        if tags.contains(name) { return "refs/tags/\(name)" }
-        if branches.contains(name) { return "refs/heads/\(name)" }
+        if try tags.contains(name) { return "refs/tags/\(name)" }
+        if try branches.contains(name) { return "refs/heads/\(name)" }
         return nil
     }
 }

@@ -76,6 +76,7 @@ public struct LFSRules: Sendable {
             if pattern.count == 1 { return !path.isEmpty }
             return (0...path.count).contains { match(pattern.dropFirst(), path.dropFirst($0)) }
         }
+        // A pattern that is no glob (an unmatched `[`) matches nothing, as in git.
         guard let name = path.first, let glob = try? GlobPattern(first, dotMatchesWildcard: true),
               glob.matches(Array(name.utf8)) else { return false }
         return match(pattern.dropFirst(), path.dropFirst())

@@ -15,11 +15,15 @@ public struct RefCollection: Sendable {
     var prefix: String { kind == .branch ? "refs/heads/" : "refs/tags/" }
 
     func fullName(_ name: String) throws -> String {
-        let full = prefix + name
-        guard !name.isEmpty, !name.contains(":"), store.git({ $0.isValidRefName(full) }) else {
+        guard isValidName(name) else {
             throw SnapshotError.invalidArgument("invalid \(kind == .branch ? "branch" : "tag") name \(name)")
         }
-        return full
+        return prefix + name
+    }
+
+    /// Whether `name` can name a ref of this kind (as `git check-ref-format` says).
+    func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && !name.contains(":") && store.git { $0.isValidRefName(prefix + name) }
     }
 
     /// The snapshot at the tip of `name`; `notFound` if there is no such ref.
@@ -36,8 +40,17 @@ public struct RefCollection: Sendable {
         return Snapshot(store: store, commit: try store.commit(id), refName: name, writable: kind == .branch)
     }
 
-    /// Whether `name` exists.
-    public func contains(_ name: String) -> Bool { ((try? get(name)) ?? nil) != nil }
+    /// The snapshot at the tip of `name`, nil if there is no such ref or `name` cannot name
+    /// one. A ref that is there but cannot be read is an error, never "absent": a caller
+    /// acting on "absent" would make the branch anew over another writer's, or read the name
+    /// as something else.
+    public func lookup(_ name: String) throws -> Snapshot? {
+        guard isValidName(name) else { return nil }
+        return try get(name)
+    }
+
+    /// Whether `name` exists (see `lookup`).
+    public func contains(_ name: String) throws -> Bool { try lookup(name) != nil }
 
     /// Short names, sorted.
     public var names: [String] {
@@ -84,7 +97,7 @@ public struct RefCollection: Sendable {
     }
 
     /// Whether the repository has no branch at all (a `git init` with no commit yet).
-    public var isEmpty: Bool { ((try? names) ?? []).isEmpty }
+    public var isEmpty: Bool { get throws { try names.isEmpty } }
 
     /// The tip of `name`, or, when the branch has no commit yet, its unborn snapshot (an
     /// empty tree whose first commit creates it).
@@ -94,17 +107,19 @@ public struct RefCollection: Sendable {
 
     /// The branch `HEAD` names, or nil when `HEAD` is detached or names a missing branch.
     public var currentName: String? {
-        guard kind == .branch, let target = store.git({ $0.symbolicTarget("HEAD") }), target.hasPrefix(prefix) else {
-            return nil
+        get throws {
+            guard kind == .branch, let target = store.git({ $0.symbolicTarget("HEAD") }), target.hasPrefix(prefix) else {
+                return nil
+            }
+            let name = String(target.dropFirst(prefix.count))
+            return try contains(name) ? name : nil
         }
-        let name = String(target.dropFirst(prefix.count))
-        return contains(name) ? name : nil
     }
 
     /// The snapshot of the current branch.
     public var current: Snapshot {
         get throws {
-            guard let name = currentName else { throw SnapshotError.notFound("HEAD names no branch") }
+            guard let name = try currentName else { throw SnapshotError.notFound("HEAD names no branch") }
             return try self[name]
         }
     }
@@ -113,7 +128,7 @@ public struct RefCollection: Sendable {
     public func setCurrent(_ name: String) throws {
         guard kind == .branch else { throw SnapshotError.invalidArgument("HEAD must name a branch") }
         let full = try fullName(name)
-        guard contains(name) else { throw SnapshotError.notFound("branch \(name)") }
+        guard try contains(name) else { throw SnapshotError.notFound("branch \(name)") }
         try store.git { try $0.setSymbolic("HEAD", to: full, message: "checkout: moving to \(name)") }
     }
 }

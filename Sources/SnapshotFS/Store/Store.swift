@@ -67,6 +67,8 @@ public final class Store: @unchecked Sendable {
                             trailer: String? = nil) throws -> Store {
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        // A folder that cannot be listed is not taken as empty: it is then opened as a
+        // repository, which says what is wrong with it.
         let empty = exists && isDirectory.boolValue && ((try? FileManager.default.contentsOfDirectory(atPath: path))?.isEmpty ?? false)
         if exists && !empty {
             guard isDirectory.boolValue else { throw SnapshotError.invalidArgument("\(path) is not a Git repository") }
@@ -240,6 +242,9 @@ extension Store {
     /// Branches checked out in a work tree of this repository (its own, if it is not bare,
     /// and every linked `git worktree`), with the work tree's path: moving one of them
     /// under the work tree would make `git status` there show the change reversed.
+    ///
+    /// A guard, read from files git writes: a work tree whose `HEAD` or `gitdir` cannot be
+    /// read (being removed, say) is not counted, as `git worktree list` would show it broken.
     public func checkedOutBranches() -> [(branch: String, workTree: String)] {
         var found: [(String, String)] = []
         func headBranch(_ gitDir: String) -> String? {
@@ -277,7 +282,7 @@ extension Store {
         } catch SnapshotError.alreadyExists {
             return  // someone made it meanwhile: theirs stands
         }
-        if let head = branches.headName, !branches.contains(head) {
+        if let head = branches.headName, try !branches.contains(head) {
             try git { try $0.setSymbolic("HEAD", to: ref, message: "checkout: moving to \(branch)") }
         }
     }
