@@ -5,11 +5,11 @@ import SnapshotFS
 struct IndexFolder: VirtualFolder {
     /// What `@` holds, by name: the registration of every index folder.
     static let entries: [(name: [UInt8], node: Node)] = [
-        (Array("branches".utf8), Node(BranchesFolder())),
+        (Array("branches".utf8), Node(RefsFolder.branches)),
         (Array("gmt".utf8), Node(GMTFolder())),
         (Array("log".utf8), Node(LogFolder())),
         (Array("status".utf8), Node(StatusNode())),
-        (Array("tags".utf8), Node(TagsFolder())),
+        (Array("tags".utf8), Node(RefsFolder.tags)),
         (Array("versions".utf8), Node(VersionsFolder(.root))),
     ]
 
@@ -26,49 +26,27 @@ struct IndexFolder: VirtualFolder {
     func children(in fs: Filesystem) throws -> [(name: [UInt8], node: Node)] { Self.entries }
 }
 
-/// `@/tags`: a folder per tag, its commit's tree; `mkdir` tags the tip, `rmdir` untags.
-struct TagsFolder: VirtualFolder {
-    static let route = Array("@/tags/".utf8)
+/// `@/tags` and `@/branches`: a folder per tag or branch, its commit's tree (names with `/`
+/// written `%2F`). `mkdir` makes one at the tip, after committing what is pending (a tag is
+/// pushed with the branch); `rmdir` deletes one (never the mounted branch; on the remote,
+/// only a tag this mount pushed).
+struct RefsFolder: VirtualFolder {
+    let kind: RefCollection.Kind
+
+    static let tags = RefsFolder(kind: .tag)
+    static let branches = RefsFolder(kind: .branch)
+
+    private var route: [UInt8] { Array((kind == .tag ? "@/tags/" : "@/branches/").utf8) }
+
+    private func refs(_ fs: Filesystem) -> RefCollection { kind == .tag ? fs.store.tags : fs.store.branches }
 
     func lookup(_ name: [UInt8], in fs: Filesystem) throws -> Node {
-        try HistoryNode.root(try fs.namespace.tag(name), route: Self.route + name, in: fs)
+        let commit = try kind == .tag ? fs.namespace.tag(name) : fs.namespace.branchTip(name)
+        return try HistoryNode.root(commit, route: route + name, in: fs)
     }
 
     func children(in fs: Filesystem) throws -> [(name: [UInt8], node: Node)] {
-        fs.namespace.tagNames().compactMap { name in
-            let encoded = Namespace.encode(name)
-            guard let node = try? lookup(encoded, in: fs) else { return nil }
-            return (encoded, node)
-        }
-    }
-
-    /// Tags the tip, after committing what is pending; pushed with the branch.
-    func makeDirectory(_ name: [UInt8], in fs: Filesystem) throws -> Node {
-        let (workspace, ref) = try fs.refChange(name)
-        try fs.store.tags.set(ref, to: workspace.base)
-        fs.remoteSync?.tagCreated(ref)
-        return try lookup(name, in: fs)
-    }
-
-    func remove(_ name: [UInt8], directory: Bool, in fs: Filesystem) throws {
-        guard directory, !fs.config.readOnly, let ref = Namespace.decode(name) else { throw Errno.readOnly }
-        guard try fs.store.tags.get(ref) != nil else { throw Errno.noEntry }
-        try fs.store.tags.delete(ref)
-        fs.remoteSync?.tagDeleted(ref)
-    }
-}
-
-/// `@/branches`: a folder per branch, its tip's tree; `mkdir` branches off the tip, `rmdir`
-/// deletes a branch (not the mounted one).
-struct BranchesFolder: VirtualFolder {
-    static let route = Array("@/branches/".utf8)
-
-    func lookup(_ name: [UInt8], in fs: Filesystem) throws -> Node {
-        try HistoryNode.root(try fs.namespace.branchTip(name), route: Self.route + name, in: fs)
-    }
-
-    func children(in fs: Filesystem) throws -> [(name: [UInt8], node: Node)] {
-        fs.namespace.branchNames().compactMap { name in
+        (kind == .tag ? fs.namespace.tagNames() : fs.namespace.branchNames()).compactMap { name in
             let encoded = Namespace.encode(name)
             guard let node = try? lookup(encoded, in: fs) else { return nil }
             return (encoded, node)
@@ -77,14 +55,16 @@ struct BranchesFolder: VirtualFolder {
 
     func makeDirectory(_ name: [UInt8], in fs: Filesystem) throws -> Node {
         let (workspace, ref) = try fs.refChange(name)
-        try fs.store.branches.set(ref, to: workspace.base)
+        try refs(fs).set(ref, to: workspace.base)
+        if kind == .tag { fs.remoteSync?.tagCreated(ref) }
         return try lookup(name, in: fs)
     }
 
     func remove(_ name: [UInt8], directory: Bool, in fs: Filesystem) throws {
         guard directory, !fs.config.readOnly, let ref = Namespace.decode(name) else { throw Errno.readOnly }
-        guard ref != fs.config.branch else { throw Errno(code: EBUSY) }
-        guard try fs.store.branches.get(ref) != nil else { throw Errno.noEntry }
-        try fs.store.branches.delete(ref)
+        if kind == .branch, ref == fs.config.branch { throw Errno(code: EBUSY) }
+        guard try refs(fs).get(ref) != nil else { throw Errno.noEntry }
+        try refs(fs).delete(ref)
+        if kind == .tag { fs.remoteSync?.tagDeleted(ref) }
     }
 }
