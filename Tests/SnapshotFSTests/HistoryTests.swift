@@ -144,12 +144,23 @@ import TestSupport
             snap = (try? snap.apply(writes: writes, removes: removes.filter { (try? snap.entryIfPresent(at: $0)) != nil }, message: "c\(n)")) ?? snap
         }
         #expect(try snap.log().count > 100)
-        for path in paths + ["x/inner", "never"] {
-            let expected = try snap.log(path: path).compactMap { commit in
-                try commit.entryIfPresent(at: path).map { PathVersion(snapshot: commit, entry: $0) }
+        func check() throws {
+            for path in paths + ["x/inner", "never"] {
+                let expected = try snap.log(path: path).compactMap { commit in
+                    try commit.entryIfPresent(at: path).map { Pair(commit: commit.commitID, entry: $0) }
+                }
+                #expect(try snap.versions(of: path).map { Pair(commit: $0.commitID, entry: $0.entry) } == expected, "\(path)")
             }
-            #expect(try snap.versions(of: path) == expected, "\(path)")
         }
+        try check()
+        // Read from git's commit-graph and its changed-path filters, the same answers.
+        _ = try run(["git", "--git-dir", store.path, "commit-graph", "write", "--reachable", "--changed-paths"])
+        try check()
         #expect(try snap.versions(of: "a.txt").count > 5)
+    }
+
+    private struct Pair: Equatable {
+        let commit: ObjectID
+        let entry: TreeEntry
     }
 }

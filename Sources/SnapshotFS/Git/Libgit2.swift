@@ -9,7 +9,9 @@ enum Libgit2 {
         // Blobs are not cached here: the engine streams big ones and callers cache small ones.
         vost_git_cache_object_limit(GIT_OBJECT_TREE, 4 << 20)
         vost_git_cache_object_limit(GIT_OBJECT_COMMIT, 64 << 10)
-        vost_git_cache_max_size(64 << 20)
+        // Small: the engine keeps its own parsed copies (`Store`'s caches); this one serves
+        // the raw trees history walks scan without parsing.
+        vost_git_cache_max_size(16 << 20)
         // libgit2 re-hashes every object it reads unless told not to; git itself leaves that
         // to `git fsck`. Hashing a 1 GiB blob on each open would cost seconds, and a history
         // walk a third of its time.

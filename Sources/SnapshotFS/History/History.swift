@@ -13,14 +13,26 @@ extension Snapshot {
     /// `n` first-parent steps back; `notFound` if the history is shorter.
     public func back(_ n: Int = 1) throws -> Snapshot {
         guard n >= 0 else { throw SnapshotError.invalidArgument("back(\(n))") }
-        var current = self
+        if n == 0 { return self }
+        var walk = store.firstParentWalk(from: commitID)
+        var target: ObjectID?
         for step in 0..<n {
-            guard let previous = try current.parent else {
+            guard let parent = try walk.next()?.firstParent else {
                 throw SnapshotError.notFound("\(commit.id.shortHex) has only \(step) commit(s) of history")
             }
-            current = previous
+            target = parent
         }
-        return current
+        return Snapshot(store: store, commit: try store.commit(target!), refName: refName, writable: writable)
+    }
+
+    /// First-parent history from this commit back, newest first, as summaries: what `@/log`
+    /// and date lookups need, read from the commit-graph where the repository has one.
+    public func history() throws -> [CommitSummary] {
+        if isUnborn { return [] }
+        var out: [CommitSummary] = []
+        var walk = store.firstParentWalk(from: commitID)
+        while let next = try walk.next() { out.append(next) }
+        return out
     }
 
     /// First-parent history from this commit back, newest first, filtered (all filters must

@@ -138,10 +138,13 @@ extension Store {
             snapshot = try self.snapshot(of: id)
         case .date(let owner, let date):
             let start = try owner.map { try resolveName($0, in: text) } ?? branches[context()]
-            var current: Snapshot? = start
-            while let candidate = current, candidate.time > date { current = try candidate.parent }
-            guard let found = current else { throw SnapshotError.invalidRevision("\(text): no commit that old") }
-            snapshot = try self.snapshot(of: found.commitID)
+            var walk = firstParentWalk(from: start.commitID)
+            var found: CommitSummary?
+            while let candidate = try walk.next() {
+                if candidate.time <= date { found = candidate; break }
+            }
+            guard let found else { throw SnapshotError.invalidRevision("\(text): no commit that old") }
+            snapshot = try self.snapshot(of: found.id)
         }
         for step in revision.steps {
             switch step {

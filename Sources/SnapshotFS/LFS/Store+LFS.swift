@@ -70,6 +70,9 @@ extension Store {
 /// A cache entry: "not a pointer" is an answer worth keeping too.
 struct KnownPointer: Sendable {
     let pointer: LFSPointer?
+
+    /// Bytes held beyond the cache slot: the oid's text.
+    var memoryCost: Int { pointer == nil ? 0 : 96 }
 }
 
 extension Store {

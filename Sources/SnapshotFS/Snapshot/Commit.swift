@@ -76,15 +76,41 @@ public struct Commit: Sendable, Equatable {
     /// The message as stored, with its trailing newline (`Snapshot.message` drops it).
     public let message: String
 
+    /// Bytes this commit holds beyond its inline fields, roughly: its strings and parents.
+    var memoryCost: Int {
+        128 + message.utf8.count + author.name.utf8.count + author.email.utf8.count
+            + committer.name.utf8.count + committer.email.utf8.count + parents.count * 20
+    }
+
     /// Reads Git's commit format: header lines (continuations start with a space), a blank
     /// line, then the message. Unknown headers (`gpgsig`, `mergetag`, `encoding`) are skipped.
     static func parse(_ data: [UInt8], id: ObjectID) throws -> Commit {
-        // Works on bytes and makes Strings only of what it keeps: history walks parse
-        // thousands of commits, and per-line Strings were most of their cost.
         var tree: ObjectID?
         var parents: [ObjectID] = []
         var author = Signature(name: "", email: "", time: Date(timeIntervalSince1970: 0))
         var committer = author
+        let bodyStart = scanHeaders(data) { header, value in
+            switch header {
+            case .tree: tree = ObjectID(hexBytes: value.prefix(40))
+            case .parent: if let parent = ObjectID(hexBytes: value.prefix(40)) { parents.append(parent) }
+            case .author: author = Signature(parsing: value)
+            case .committer: committer = Signature(parsing: value)
+            }
+            return true
+        }
+        guard let tree else { throw SnapshotError.git(code: -1, klass: 0, message: "corrupt commit \(id)") }
+        let message = bodyStart < data.count ? String(decoding: data[bodyStart...], as: UTF8.self) : ""
+        return Commit(id: id, tree: tree, parents: parents, author: author, committer: committer, message: message)
+    }
+
+    enum Header { case tree, parent, author, committer }
+
+    /// Calls `body` with each header line the engine reads (its value after the key), in order,
+    /// until `body` answers false; returns where the message starts. Works on bytes and makes
+    /// nothing of what it skips: history walks parse thousands of commits, and per-line
+    /// Strings were most of their cost. Unknown headers (`gpgsig`, `mergetag`) are skipped.
+    @discardableResult
+    static func scanHeaders(_ data: [UInt8], _ body: (Header, ArraySlice<UInt8>) -> Bool) -> Int {
         let n = data.count
         var i = 0
         func starts(_ key: StaticString, at i: Int) -> Bool {
@@ -95,20 +121,20 @@ public struct Commit: Sendable, Equatable {
         while i < n, data[i] != 0x0A {
             var end = i
             while end < n, data[end] != 0x0A { end += 1 }
+            var go = true
             if starts("tree ", at: i), end - i >= 45 {
-                tree = ObjectID(hexBytes: data[(i + 5)..<(i + 45)])
-            } else if starts("parent ", at: i), end - i >= 47, let parent = ObjectID(hexBytes: data[(i + 7)..<(i + 47)]) {
-                parents.append(parent)
+                go = body(.tree, data[(i + 5)..<end])
+            } else if starts("parent ", at: i), end - i >= 47 {
+                go = body(.parent, data[(i + 7)..<end])
             } else if starts("author ", at: i) {
-                author = Signature(parsing: data[(i + 7)..<end])
+                go = body(.author, data[(i + 7)..<end])
             } else if starts("committer ", at: i) {
-                committer = Signature(parsing: data[(i + 10)..<end])
+                go = body(.committer, data[(i + 10)..<end])
             }
+            if !go { return end + 1 }
             i = end + 1
         }
-        guard let tree else { throw SnapshotError.git(code: -1, klass: 0, message: "corrupt commit \(id)") }
-        let message = i < n ? String(decoding: data[(i + 1)...], as: UTF8.self) : ""
-        return Commit(id: id, tree: tree, parents: parents, author: author, committer: committer, message: message)
+        return i + 1
     }
 
     /// The object text for a new commit; the message always ends in a newline, as Git's do.

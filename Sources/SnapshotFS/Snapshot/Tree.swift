@@ -30,6 +30,9 @@ public final class Tree: Sendable {
         self.entries = entries.sorted { $0.name.lexicographicallyPrecedes($1.name) }
     }
 
+    /// Bytes this tree holds, roughly: the object, and per entry its slot and its name's array.
+    var memoryCost: Int { 48 + entries.reduce(0) { $0 + MemoryLayout<TreeEntry>.stride + 32 + $1.name.count } }
+
     /// The empty tree, which every Git implementation knows without storing it.
     public static let empty = Tree(entries: [])
 
@@ -57,6 +60,33 @@ public final class Tree: Sendable {
     /// this one holds it.
     static func parse(_ data: [UInt8], id: ObjectID) throws -> Tree {
         var entries: [TreeEntry] = []
+        try scan(data, id: id) { name, mode, oid in
+            let name = Array(name)
+            if RepoPath.isServable(name) { entries.append(TreeEntry(name: name, mode: mode, id: oid)) }
+            return true
+        }
+        let tree = Tree(entries: entries)
+        guard zip(tree.entries, tree.entries.dropFirst()).contains(where: { $0.name == $1.name }) else { return tree }
+        var seen = Set<[UInt8]>()
+        return Tree(entries: entries.filter { seen.insert($0.name).inserted })
+    }
+
+    /// The entry called `name` in a tree's raw bytes, without parsing the rest: what history
+    /// walks use, which look up one name in thousands of trees. `name` must be servable (it
+    /// comes from a `RepoPath`); the first entry of that name wins, as in `parse`.
+    static func find(_ name: [UInt8], in data: [UInt8], id: ObjectID) throws -> TreeEntry? {
+        var found: TreeEntry?
+        try scan(data, id: id) { candidate, mode, oid in
+            guard candidate.elementsEqual(name) else { return true }
+            found = TreeEntry(name: name, mode: mode, id: oid)
+            return false
+        }
+        return found
+    }
+
+    /// Calls `body` with each entry of Git's tree format (`<octal mode> <name>\0<20-byte id>`,
+    /// repeated), in stored order, until it answers false.
+    private static func scan(_ data: [UInt8], id: ObjectID, _ body: (ArraySlice<UInt8>, FileMode, ObjectID) throws -> Bool) throws {
         var i = 0
         let n = data.count
         while i < n {
@@ -70,18 +100,12 @@ public final class Tree: Sendable {
             i += 1
             let nameStart = i
             while i < n, data[i] != 0 { i += 1 }
-            guard i + 21 <= n else { throw SnapshotError.git(code: -1, klass: 0, message: "corrupt tree \(id)") }
-            let name = Array(data[nameStart..<i])
-            guard let oid = ObjectID(bytes: data[(i + 1)..<(i + 21)]) else {
+            guard i + 21 <= n, let oid = ObjectID(bytes: data[(i + 1)..<(i + 21)]) else {
                 throw SnapshotError.git(code: -1, klass: 0, message: "corrupt tree \(id)")
             }
-            if RepoPath.isServable(name) { entries.append(TreeEntry(name: name, mode: FileMode(parsing: mode), id: oid)) }
+            guard try body(data[nameStart..<i], FileMode(parsing: mode), oid) else { return }
             i += 21
         }
-        let tree = Tree(entries: entries)
-        guard zip(tree.entries, tree.entries.dropFirst()).contains(where: { $0.name == $1.name }) else { return tree }
-        var seen = Set<[UInt8]>()
-        return Tree(entries: entries.filter { seen.insert($0.name).inserted })
     }
 
     /// Git's serialised form of these entries, in Git's order.

@@ -145,7 +145,7 @@ final class TreeDraft {
             }
         }
         let id = try sink.add(.tree, Tree.serialize(entries))
-        store.trees.put(id, Tree(entries: entries), cost: max(1, entries.count))
+        store.trees.put(id, Tree(entries: entries))
         return id
     }
 }

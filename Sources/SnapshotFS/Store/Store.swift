@@ -25,11 +25,17 @@ public final class Store: @unchecked Sendable {
     public let trailer: String?
 
     private let repository: Locked<GitRepository>
-    let trees = ObjectCache<Tree>(capacity: 400_000)
-    let commits = ObjectCache<Commit>(capacity: 200_000)
-    let sizes = ObjectCache<Int>(capacity: 1_000_000)
+    // Parsed objects, each cache bounded in bytes, so that the daemon's memory stays bounded
+    // whatever the repository (together about 60 MiB, with libgit2's own 16 MiB: `Libgit2`).
+    let trees = ObjectCache<Tree>(budget: 32 << 20) { $0.memoryCost }
+    let commits = ObjectCache<Commit>(budget: 8 << 20) { $0.memoryCost }
+    /// What history walks read of commits the commit-graph does not hold.
+    let summaries = ObjectCache<CommitSummary>(budget: 8 << 20) { _ in 0 }
+    let sizes = ObjectCache<Int>(budget: 4 << 20) { _ in 0 }
+    /// The commit-graph last read, and the identity of its files then (see `commitGraph`).
+    let graphCache = Locked(GraphCacheEntry())
     /// Which blobs are LFS pointers (see `lfsPointer`), and whether the repository uses LFS.
-    let lfsPointers = ObjectCache<KnownPointer>(capacity: 100_000)
+    let lfsPointers = ObjectCache<KnownPointer>(budget: 4 << 20) { $0.memoryCost }
     let lfsInUse = Atomic<Bool>(false)
     let lfsCheckedAt = Atomic<UInt64>(0)
     let lock: RepoLock
@@ -128,7 +134,7 @@ public final class Store: @unchecked Sendable {
 
     /// A small object's content: from its loose file if it has one (no lock needed: loose
     /// objects never change once renamed into place), else through libgit2 (packs).
-    private func smallObject(_ id: ObjectID) throws -> (type: git_object_t, data: [UInt8]) {
+    func smallObject(_ id: ObjectID) throws -> (type: git_object_t, data: [UInt8]) {
         if fanOut.mayHoldLoose(id), let loose = try LooseObjects.read(id, objectsDirectory: objectsDirectory) {
             return (loose.type.git, loose.data)
         }
@@ -150,9 +156,20 @@ public final class Store: @unchecked Sendable {
         let (type, data) = try present(id) { try smallObject(id) }
         guard type == GIT_OBJECT_TREE else { throw SnapshotError.notADirectory("\(id) is not a tree") }
         let tree = try Tree.parse(data, id: id)
-        trees.put(id, tree, cost: max(1, tree.entries.count))
+        trees.put(id, tree)
         noteLFSAttributes(of: tree)
         return tree
+    }
+
+    /// The entry `name` of the tree `id`: from the parsed tree if it is cached, else found in
+    /// the raw tree without parsing or caching it (a history walk looks up one name in
+    /// thousands of trees it will not show; parsing and caching each was most of its cost).
+    func entry(named name: [UInt8], inTree id: ObjectID) throws -> TreeEntry? {
+        if id == .emptyTree { return nil }
+        if let hit = trees.get(id) { return hit[name] }
+        let (type, data) = try present(id) { try smallObject(id) }
+        guard type == GIT_OBJECT_TREE else { throw SnapshotError.notADirectory("\(id) is not a tree") }
+        return try Tree.find(name, in: data, id: id)
     }
 
     /// A commit by name, parsed once and cached.
@@ -191,7 +208,7 @@ public final class Store: @unchecked Sendable {
     func writeTree(_ entries: [TreeEntry]) throws -> ObjectID {
         let data = Tree.serialize(entries)
         let id = try git { try $0.writeLoose(.tree, data) }
-        trees.put(id, Tree(entries: entries), cost: max(1, entries.count))
+        trees.put(id, Tree(entries: entries))
         return id
     }
 

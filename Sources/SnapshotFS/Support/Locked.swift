@@ -15,9 +15,10 @@ final class Locked<Value>: @unchecked Sendable {
     }
 }
 
-/// A bounded map from object names to parsed objects. Objects never change, so there is
-/// nothing to invalidate; when full it forgets everything older than the current generation,
-/// which is cheap and keeps what the current walk is using.
+/// A map from object names to parsed objects, bounded in bytes: each value's cost is an
+/// estimate of the memory it holds (its entries, names and text, plus the map's own share).
+/// Objects never change, so there is nothing to invalidate; when full it forgets everything
+/// older than the current generation, which is cheap and keeps what the current walk is using.
 final class ObjectCache<Value: Sendable>: @unchecked Sendable {
     private struct State {
         var current: [ObjectID: Value] = [:]
@@ -25,28 +26,38 @@ final class ObjectCache<Value: Sendable>: @unchecked Sendable {
         var cost = 0
     }
     private let state = Locked(State())
-    private let capacity: Int
+    private let budget: Int
+    private let cost: @Sendable (Value) -> Int
 
-    init(capacity: Int) { self.capacity = capacity }
+    /// At most `budget` bytes of values by `cost` (two generations of half of it each).
+    init(budget: Int, cost: @escaping @Sendable (Value) -> Int) {
+        self.budget = budget
+        self.cost = cost
+    }
 
     func get(_ id: ObjectID) -> Value? {
         state.withLock { s in
             if let hit = s.current[id] { return hit }
             guard let old = s.previous[id] else { return nil }
             s.current[id] = old  // promote, so a hot object survives the next rotation
+            s.cost += cost(old)
             return old
         }
     }
 
-    func put(_ id: ObjectID, _ value: Value, cost: Int = 1) {
+    func put(_ id: ObjectID, _ value: Value) {
+        let size = cost(value) + Self.slot
         state.withLock { s in
-            s.cost += cost
-            if s.cost > capacity / 2 {
+            s.cost += size
+            if s.cost > budget / 2 {
                 s.previous = s.current
                 s.current = [:]
-                s.cost = cost
+                s.cost = size
             }
             s.current[id] = value
         }
     }
+
+    /// A dictionary slot: the key, the value's inline part, hashing headroom.
+    private static var slot: Int { 2 * (MemoryLayout<ObjectID>.stride + MemoryLayout<Value>.stride) }
 }

@@ -81,7 +81,7 @@ struct TreeMerge {
         }
         let list = Array(merged.values)
         let id = try sink.add(.tree, Tree.serialize(list))
-        store.trees.put(id, Tree(entries: list), cost: max(1, list.count))
+        store.trees.put(id, Tree(entries: list))
         return id
     }
 

@@ -179,7 +179,7 @@ extension Workspace {
             list.append(TreeEntry(name: name, mode: node.mode, id: id))
         }
         let id = try sink.add(.tree, Tree.serialize(list))
-        store.trees.put(id, Tree(entries: list.sorted(by: Tree.gitOrder)), cost: max(1, list.count))
+        store.trees.put(id, Tree(entries: list.sorted(by: Tree.gitOrder)))
         undo.append((dir, dir.content, dir.original))
         dir.content = .directory(entries: entries, committed: id)
         return id

@@ -25,9 +25,12 @@ struct HistoryNode: MountNode {
 
     /// The root of `commit`, reached as `route`.
     static func root(_ commit: ObjectID, route: [UInt8], in fs: Filesystem) throws -> Node {
-        let snapshot = try fs.store.snapshot(of: commit)
-        return Node(HistoryNode(commit: commit, path: .root, route: route,
-                                entry: TreeEntry(name: [], mode: .directory, id: snapshot.treeID), time: snapshot.time))
+        root(try fs.store.summary(of: commit), route: route)
+    }
+
+    static func root(_ commit: CommitSummary, route: [UInt8]) -> Node {
+        Node(HistoryNode(commit: commit.id, path: .root, route: route,
+                         entry: TreeEntry(name: [], mode: .directory, id: commit.tree), time: commit.time))
     }
 
     /// A name beginning with `@` at the mount's root: the index folder `@`, or a revision.

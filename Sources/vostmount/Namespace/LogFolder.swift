@@ -7,14 +7,14 @@ struct LogFolder: VirtualFolder {
     static let route = Array("@/log/".utf8)
 
     func lookup(_ name: [UInt8], in fs: Filesystem) throws -> Node {
-        try HistoryNode.root(try fs.namespace.logCommit(name), route: Self.route + name, in: fs)
+        HistoryNode.root(try fs.namespace.logCommit(name, in: fs.shownCommit), route: Self.route + name)
     }
 
     func children(in fs: Filesystem) throws -> [(name: [UInt8], node: Node)] {
         guard let start = fs.shownCommit else { return [] }
         let entries = try fs.namespace.logEntries(from: start)
         fs.logger.debug("listed @/log: walked \(entries.count) commits")
-        return try entries.map { ($0.name, try HistoryNode.root($0.commit, route: Self.route + $0.name, in: fs)) }
+        return entries.map { ($0.name, HistoryNode.root($0.commit, route: Self.route + $0.name)) }
     }
 
     /// A walk of the history: made once per tip, not once per `readdir` of a long listing.

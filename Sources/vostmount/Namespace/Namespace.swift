@@ -51,9 +51,8 @@ struct Namespace {
 
     /// `@/log` entries: one per first-parent commit of the mounted branch (or fixed commit),
     /// `YYYY-MM-DDTHH:MM:SSZ-<7 hex>`, so that `ls` sorts them oldest first.
-    func logEntries(from tip: Snapshot) throws -> [(name: [UInt8], commit: ObjectID)] {
-        if tip.isUnborn { return [] }
-        return try tip.log().reversed().map { (Array(Self.logName($0).utf8), $0.commitID) }
+    func logEntries(from tip: Snapshot) throws -> [(name: [UInt8], commit: CommitSummary)] {
+        try tip.history().reversed().map { (Array(Self.logName($0.time, $0.id).utf8), $0) }
     }
 
     /// A time's date and time of day in UTC, which every name made from a commit time uses.
@@ -63,19 +62,30 @@ struct Namespace {
         return calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: time)
     }
 
-    static func logName(_ snapshot: Snapshot) -> String {
-        let c = utc(snapshot.time)
+    static func logName(_ time: Date, _ commit: ObjectID) -> String {
+        let c = utc(time)
         return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ-%@", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!,
-                      snapshot.commitID.shortHex)
+                      commit.shortHex)
     }
 
-    /// The commit a `@/log` name stands for: the hex after its last `-`.
-    func logCommit(_ name: [UInt8]) throws -> ObjectID {
+    /// The commit a `@/log` name stands for: the hex after its last `-`, in the history of
+    /// `tip` (the listed one). Seven digits may name several objects in a large repository
+    /// (git lengthens its own abbreviations then); such a name is found by walking that
+    /// history for the commit whose name it is.
+    func logCommit(_ name: [UInt8], in tip: Snapshot?) throws -> CommitSummary {
         guard let text = String(validating: name, as: UTF8.self), let dash = text.lastIndex(of: "-") else { throw Errno.noEntry }
         let hex = String(text[text.index(after: dash)...])
         guard hex.count >= 4, hex.allSatisfy(\.isHexDigit) else { throw Errno.noEntry }
-        let snap = try store.resolve(hex, branch: branch)
-        guard Self.logName(snap) == text else { throw Errno.noEntry }
-        return snap.commitID
+        do {
+            guard let found = try store.commit(abbreviated: hex), Self.logName(found.time, found.id) == text else { throw Errno.noEntry }
+            return found
+        } catch SnapshotError.invalidRevision {
+            guard let tip, !tip.isUnborn else { throw Errno.noEntry }
+            var walk = store.firstParentWalk(from: tip.commitID)
+            while let commit = try walk.next() {
+                if commit.id.hex.hasPrefix(hex), Self.logName(commit.time, commit.id) == text { return commit }
+            }
+            throw Errno.noEntry
+        }
     }
 }

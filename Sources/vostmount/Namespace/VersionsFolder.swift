@@ -36,9 +36,9 @@ struct VersionsFolder: VirtualFolder {
     /// A version's entry: that path in that commit, under a route of its own (the same
     /// commit's file seen from `@/log` is another inode).
     private func version(_ found: VersionsIndex.Version, in fs: Filesystem) -> Node {
-        let snapshot = found.version.snapshot
-        return Node(HistoryNode(commit: snapshot.commitID, path: path, route: Self.route + path.bytes + [0x2F] + found.name,
-                                entry: found.version.entry, time: snapshot.time))
+        let version = found.version
+        return Node(HistoryNode(commit: version.commitID, path: path, route: Self.route + path.bytes + [0x2F] + found.name,
+                                entry: version.entry, time: version.time))
     }
 
     private func childPath(_ name: [UInt8]) throws -> RepoPath {

@@ -21,22 +21,28 @@ final class VersionsIndex: Sendable {
         let path: RepoPath
     }
 
-    /// Enough for the folders someone browses; dropped whole when full, which is rare and
-    /// costs one walk per folder then looked at.
-    private static let capacity = 256
-    private let walks = Mutex<[Key: [Version]]>([:])
+    /// The walks kept, and the bytes they hold. 16 MiB is some 80,000 versions: the folders
+    /// someone browses; dropped whole when full, which costs one walk per folder then looked at.
+    private struct Walks {
+        var found: [Key: [Version]] = [:]
+        var bytes = 0
+    }
+    private static let budget = 16 << 20
+    private let walks = Mutex(Walks())
 
     /// The versions of `path` reachable from `tip`, oldest first (as `ls` sorts their names).
     func versions(of path: RepoPath, from tip: Snapshot) throws -> [Version] {
         if tip.isUnborn { return [] }
         let key = Key(tip: tip.commitID, path: path)
-        if let hit = walks.withLock({ $0[key] }) { return hit }
+        if let hit = walks.withLock({ $0.found[key] }) { return hit }
         let found = try tip.versions(of: path).reversed().map { version in
             Version(name: Self.name(of: version, at: path), version: version)
         }
-        walks.withLock { cache in
-            if cache.count >= Self.capacity { cache.removeAll() }
-            cache[key] = found
+        let bytes = 128 + path.bytes.count + found.reduce(0) { $0 + 160 + $1.name.count + $1.version.entry.name.count }
+        walks.withLock { walks in
+            if walks.bytes + bytes > Self.budget { walks = Walks() }
+            walks.found[key] = found
+            walks.bytes += bytes
         }
         return found
     }
@@ -49,11 +55,11 @@ final class VersionsIndex: Sendable {
             return entry.mode == .directory ? try tip.entries(path).map(\.name) : nil
         }
         guard let last = try versions(of: path, from: tip).last?.version, last.entry.mode == .directory else { return nil }
-        return try last.snapshot.entries(path).map(\.name)
+        return try tip.store.tree(last.entry.id).entries.map(\.name)
     }
 
     static func name(of version: PathVersion, at path: RepoPath) -> [UInt8] {
-        var name = Array(Namespace.logName(version.snapshot).utf8)
+        var name = Array(Namespace.logName(version.time, version.commitID).utf8)
         if version.entry.mode != .directory { name += fileExtension(path.name) }
         return name
     }
@@ -89,9 +95,9 @@ final class VersionsIndex: Sendable {
         if tip.isUnborn { return [] }
         var seen = Set<[UInt8]>()
         var out: [(name: [UInt8], commit: ObjectID)] = []
-        for snapshot in try tip.log() {
-            let name = Self.gmtName(snapshot.time)
-            if seen.insert(name).inserted { out.append((name, snapshot.commitID)) }
+        for commit in try tip.history() {
+            let name = Self.gmtName(commit.time)
+            if seen.insert(name).inserted { out.append((name, commit.id)) }
         }
         return out.reversed()
     }
