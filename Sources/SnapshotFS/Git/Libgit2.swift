@@ -11,7 +11,7 @@ enum Libgit2 {
         vost_git_cache_object_limit(GIT_OBJECT_COMMIT, 64 << 10)
         // Small: the engine keeps its own parsed copies (`Store`'s caches); this one serves
         // the raw trees history walks scan without parsing.
-        vost_git_cache_max_size(16 << 20)
+        vost_git_cache_max_size(12 << 20)
         // libgit2 re-hashes every object it reads unless told not to; git itself leaves that
         // to `git fsck`. Hashing a 1 GiB blob on each open would cost seconds, and a history
         // walk a third of its time.

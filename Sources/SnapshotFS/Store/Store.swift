@@ -26,8 +26,8 @@ public final class Store: @unchecked Sendable {
 
     private let repository: Locked<GitRepository>
     // Parsed objects, each cache bounded in bytes, so that the daemon's memory stays bounded
-    // whatever the repository (together about 60 MiB, with libgit2's own 16 MiB: `Libgit2`).
-    let trees = ObjectCache<Tree>(budget: 32 << 20) { $0.memoryCost }
+    // whatever the repository (together at most 52 MiB, with libgit2's own 12 MiB: `Libgit2`).
+    let trees = ObjectCache<Tree>(budget: 24 << 20) { $0.memoryCost }
     let commits = ObjectCache<Commit>(budget: 8 << 20) { $0.memoryCost }
     /// What history walks read of commits the commit-graph does not hold.
     let summaries = ObjectCache<CommitSummary>(budget: 8 << 20) { _ in 0 }

@@ -21,13 +21,13 @@ final class VersionsIndex: Sendable {
         let path: RepoPath
     }
 
-    /// The walks kept, and the bytes they hold. 16 MiB is some 80,000 versions: the folders
+    /// The walks kept, and the bytes they hold. 8 MiB is some 40,000 versions: the folders
     /// someone browses; dropped whole when full, which costs one walk per folder then looked at.
     private struct Walks {
         var found: [Key: [Version]] = [:]
         var bytes = 0
     }
-    private static let budget = 16 << 20
+    private static let budget = 8 << 20
     private let walks = Mutex(Walks())
 
     /// The versions of `path` reachable from `tip`, oldest first (as `ls` sorts their names).
