@@ -167,8 +167,27 @@ extension Filesystem {
         }
         guard case .work(let file) = opened, file.writable, let workspace else { return }
         prefill.endWriting(file.node)
-        workspace.closedForWriting(file.node)
-        if config.commitDelay == 0, workspace.activity.writers == 0 { commitPending(reason: "close") }
+        let storeNow = workspace.closedForWriting(file.node)
+        if config.commitDelay == 0, workspace.activity.writers == 0 {
+            commitPending(reason: "close")
+        } else if storeNow {
+            storeClosedFiles(workspace)
+        }
+    }
+
+    /// Stores the large files that are closed, on `vostmount.store`, before any commit asks
+    /// (see `Workspace.storeClosedLargeFiles`): a `sync MNT` that follows then holds the
+    /// kernel's lock on the folder for a commit with little left to do. One run at a time;
+    /// a close during a run asks for one more. A failure costs nothing: the commit stores
+    /// the file itself, and says what failed.
+    private func storeClosedFiles(_ workspace: Workspace) {
+        guard !storeRequested.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        storing.async { [logger] in
+            self.storeRequested.store(false, ordering: .releasing)
+            do { try workspace.storeClosedLargeFiles() } catch {
+                logger.info("storing closed files ahead of the commit: \(error)")
+            }
+        }
     }
 
     /// `fsync`, `fdatasync` and `fsyncdir`: the batch commits, and the call returns once the

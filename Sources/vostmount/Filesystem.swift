@@ -75,6 +75,10 @@ final class Filesystem: @unchecked Sendable {
     let logger: Logger
     /// Told to the kernel in order, off the request threads (see `forward`).
     let invalidations = DispatchQueue(label: "vostmount.invalidate")
+    /// Stores closed large files ahead of the commit (see `storeClosedFiles`), and whether a
+    /// run is asked for and not started yet.
+    let storing = DispatchQueue(label: "vostmount.store", qos: .utility)
+    let storeRequested = Atomic<Bool>(false)
     /// The libfuse session, for telling the kernel what changed: set by `Session.run` once it
     /// exists and cleared before it is destroyed, while the poller, the sync thread and the
     /// invalidation queue read it, so it is an atomic (the address, as a number).

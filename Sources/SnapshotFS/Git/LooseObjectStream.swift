@@ -72,7 +72,7 @@ extension LooseObjects {
 
         stored = true  // `store` closes it, and removes it if it fails
         let hex = id.hex
-        try file.store(as: String(hex.dropFirst(2)), in: String(hex.prefix(2)), mode: 0o444, what: "object \(hex)")
+        try file.store(as: String(hex.dropFirst(2)), in: String(hex.prefix(2)), mode: 0o444, what: "object \(hex)", durable: true)
         return id
     }
 

@@ -50,9 +50,14 @@ struct ObjectFile {
     /// already there has the same bytes (its name is their hash): renaming over it changes
     /// nothing. On failure the temp file is gone and nothing is named; `what` names the
     /// object in the error.
-    func store(as name: String, in target: String, mode: mode_t, what: String) throws {
+    ///
+    /// `durable`: its data is flushed to the disk first (`fdatasync`), for large objects, so
+    /// that the `fsync` that commits them later has little left to flush: it runs while the
+    /// kernel holds a directory's lock for `sync DIR` (see `Workspace.storeLargeFile`).
+    func store(as name: String, in target: String, mode: mode_t, what: String, durable: Bool = false) throws {
         defer { if folder != AT_FDCWD { close(folder) } }
         var code: Int32 = fchmod(fd, mode) != 0 ? errno : 0
+        if code == 0, durable, fdatasync(fd) != 0 { code = errno }
         if close(fd) != 0, code == 0 { code = errno }
         if code == 0 { code = rename(to: name, in: target) }
         if code == 0 { return }

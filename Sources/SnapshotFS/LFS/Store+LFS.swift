@@ -129,7 +129,7 @@ extension Store {
             throw SnapshotError.io(errno: EIO, "bad SHA-256")
         }
         stored = true  // `store` closes it, and removes it if it fails
-        try file.store(as: pointer.oid, in: lfsFolder(pointer), mode: 0o644, what: "LFS object \(pointer.oid)")
+        try file.store(as: pointer.oid, in: lfsFolder(pointer), mode: 0o644, what: "LFS object \(pointer.oid)", durable: true)
         return pointer
     }
 }

@@ -16,6 +16,10 @@ final class StagedFile {
     /// Raised by every change, so a blob hashed without the workspace's lock can be checked
     /// against the content it was hashed from (see `Workspace.storeLargeFiles`).
     private(set) var generation: UInt64 = 0
+    /// Held while this file's content is being stored as a blob, by a commit or in the
+    /// background after its last writer closed it: whoever comes second waits and finds the
+    /// blob made, instead of storing the same gigabyte twice. Taken before `Workspace.lock`.
+    let storing = NSLock()
 
     /// A new staging file in the folder `directory` (an open descriptor).
     init(directory: Int32) throws {

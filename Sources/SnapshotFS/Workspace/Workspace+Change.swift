@@ -173,6 +173,7 @@ extension Workspace {
 
     /// Writes at `offset`; a gap past the end reads as zeros.
     public func write(_ node: WorkNode, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+        try stageOutsideTheLock(node)
         try locked {
             try live(node)
             guard node.mode.isFile else { throw SnapshotError.isADirectory("not a file") }
@@ -194,6 +195,7 @@ extension Workspace {
     /// `truncate`/`ftruncate`: shrinks, or grows with zeros.
     public func truncate(_ node: WorkNode, to length: Int) throws {
         guard length >= 0 else { throw SnapshotError.invalidArgument("negative size") }
+        if length > 0 { try stageOutsideTheLock(node) }
         try locked {
             try live(node)
             guard node.mode.isFile else { throw SnapshotError.isADirectory("not a file") }
@@ -216,6 +218,7 @@ extension Workspace {
 
     /// Reserves space for `length` bytes (`fallocate` mode 0): grows the file if shorter.
     public func allocate(_ node: WorkNode, length: Int) throws {
+        try stageOutsideTheLock(node)
         try locked {
             try live(node)
             guard node.mode.isFile else { throw SnapshotError.isADirectory("not a file") }
@@ -256,11 +259,16 @@ extension Workspace {
         }
     }
     /// The matching close of `openedForWriting`; the quiet-mount timer starts again from here.
-    public func closedForWriting(_ node: WorkNode) {
+    /// Returns whether the file is now a large file no one has open for writing and whose
+    /// content is not stored yet: worth `storeClosedLargeFiles` at once.
+    @discardableResult
+    public func closedForWriting(_ node: WorkNode) -> Bool {
         locked {
             node.writers -= 1
             openWriters -= 1
             lastChange = Self.now()
+            guard node.writers == 0, case .staged(let file) = node.content else { return false }
+            return file.blob == nil && file.size > ObjectSink.largeBlob && !node.failedWrite
         }
     }
 }

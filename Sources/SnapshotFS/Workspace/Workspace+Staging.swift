@@ -24,17 +24,42 @@ extension Workspace {
         case .blob(let id):
             node.original = id
             let file = try StagedFile(directory: try stagingDescriptor())
-            let reader = try BlobReader(store: store, id: id, lfs: lfs)
-            var offset = 0
-            while offset < reader.size {
-                let piece = try reader.read(at: offset, count: Store.streamChunk)
-                try piece.withUnsafeBytes { try file.write($0, at: offset) }
-                offset += piece.count
-            }
+            try copy(id, into: file)
             node.content = .staged(file)
             return file
         case .tree, .directory:
             throw SnapshotError.isADirectory("is a directory")
+        }
+    }
+
+    /// The first change to a committed file copies its content into a staging file: done
+    /// here without the lock, which every lookup and listing takes, so that copying a large
+    /// blob (seconds per GiB) holds up nothing but this file's own writers. The copy is put
+    /// in place only if the file still shows that blob; otherwise (another writer staged it
+    /// first, a commit taken in replaced it) it is dropped and `staged` does what is needed
+    /// under the lock, as before.
+    func stageOutsideTheLock(_ node: WorkNode) throws {
+        guard let (id, directory) = try locked({ () -> (ObjectID, Int32)? in
+            guard case .blob(let id) = node.content, node.mode.isFile, !node.superseded else { return nil }
+            return (id, try stagingDescriptor())
+        }) else { return }
+        let file = try StagedFile(directory: directory)
+        try copy(id, into: file)
+        locked {
+            guard case .blob(id) = node.content, !node.superseded else { return }
+            node.original = id
+            node.content = .staged(file)
+        }
+    }
+
+    private func copy(_ id: ObjectID, into file: StagedFile) throws {
+        let reader = try BlobReader(store: store, id: id, lfs: lfs)
+        var offset = 0
+        while offset < reader.size {
+            let piece = try reader.read(at: offset, count: Store.streamChunk)
+            guard !piece.isEmpty else { throw SnapshotError.io(errno: EIO, "\(id) ended early") }
+            try piece.withUnsafeBytes { try file.write($0, at: offset) }
+            offset += piece.count
         }
     }
 
