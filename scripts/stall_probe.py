@@ -5,6 +5,8 @@
     python3 stall_probe.py MNT sync-dir-later SOURCE  the same, `sync MNT` once the file has been
                                                     closed for 3 s (the background store's time)
     python3 stall_probe.py MNT first-write FILE     the first one-byte write into the committed MNT/FILE
+    python3 stall_probe.py MNT many-files N         N new small files in MNT/many, committed by
+                                                    `sync MNT/many/f0` (no folder lock: only ours)
 
 While it runs, three probers, each on its own thread, list MNT, look up a name never looked up
 before (so it reaches the daemon), and open and read MNT/small.txt, every 5 ms. Prints one line of
@@ -81,6 +83,17 @@ elif scenario == "first-write":
     fd = os.open(target, os.O_WRONLY)
     os.pwrite(fd, b"!", 0)
     os.close(fd)
+elif scenario == "many-files":
+    folder = os.path.join(mnt, "many")
+    os.makedirs(folder, exist_ok=True)
+    for n in range(int(arg)):
+        with open(os.path.join(folder, f"f{n}"), "w") as f:
+            f.write(f"file {n}\n" * 20)
+    prober = Probers()
+    prober.start()
+    time.sleep(0.05)
+    start = time.perf_counter()
+    sync(os.path.join(folder, "f0"))
 else:
     sys.exit(f"unknown scenario {scenario}")
 seconds = time.perf_counter() - start

@@ -98,13 +98,6 @@ final class GitRepository {
         return git_odb_exists_ext(odb, &oid, GIT_ODB_LOOKUP_NO_REFRESH.rawValue) != 0
     }
 
-    /// Writes a loose object (see `LooseObjects`).
-    func writeLoose(_ type: ObjectType, _ data: [UInt8]) throws -> ObjectID {
-        try LooseObjects.write(type, data, objectsDirectory: path + "/objects") {
-            existsNoRefresh($0)
-        }
-    }
-
     func write(_ data: UnsafeRawBufferPointer, type: git_object_t) throws -> ObjectID {
         var oid = git_oid()
         try check(git_odb_write(&oid, odb, data.baseAddress, data.count, type), "cannot write object")

@@ -40,13 +40,13 @@ final class ObjectSink {
 
     /// Makes every object added so far readable through libgit2.
     func flush() throws {
+        // The pack is written with no lock held (readers go on; none can see it before the
+        // refresh), and libgit2 is told of it under its lock.
         if let pack, pack.count > 0 {
-            try store.git { repo in
-                try pack.flush(objectsDirectory: repo.path + "/objects")
-                try repo.refresh()
-            }
+            try pack.flush(objectsDirectory: store.objectsDirectory)
+            try store.git { try $0.refresh() }
         }
-        for (type, data) in loose { _ = try store.git { try $0.writeLoose(type, data) } }
+        for (type, data) in loose { _ = try store.writeLoose(type, data) }
         loose = []
         looseIDs = []
     }

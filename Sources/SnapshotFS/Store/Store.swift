@@ -202,12 +202,18 @@ public final class Store: @unchecked Sendable {
     public func hasObject(_ id: ObjectID) -> Bool { git { $0.exists(id) } }
 
     func writeBlob(_ bytes: [UInt8]) throws -> ObjectID {
-        try git { try $0.writeLoose(.blob, bytes) }
+        try writeLoose(.blob, bytes)
+    }
+
+    /// Writes a loose object (`LooseObjects`): hashing, deflating and the file's writes run
+    /// with no lock held; only "is it stored already?" asks libgit2, under its lock.
+    func writeLoose(_ type: ObjectType, _ data: [UInt8]) throws -> ObjectID {
+        try LooseObjects.write(type, data, objectsDirectory: objectsDirectory) { id in git { $0.existsNoRefresh(id) } }
     }
 
     func writeTree(_ entries: [TreeEntry]) throws -> ObjectID {
         let data = Tree.serialize(entries)
-        let id = try git { try $0.writeLoose(.tree, data) }
+        let id = try writeLoose(.tree, data)
         trees.put(id, Tree(entries: entries))
         return id
     }
@@ -221,7 +227,7 @@ public final class Store: @unchecked Sendable {
             message += "\n\n" + trailer
         }
         let data = Commit.serialize(tree: tree, parents: parents, author: signature, committer: committed, message: message)
-        let id = try git { try $0.writeLoose(.commit, data) }
+        let id = try writeLoose(.commit, data)
         // Cached as written, so the snapshot of a new commit costs no read back.
         let second = Date(timeIntervalSince1970: time.timeIntervalSince1970.rounded(.down))
         let text = message.hasSuffix("\n") ? message : message + "\n"

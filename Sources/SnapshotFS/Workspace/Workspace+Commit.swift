@@ -11,7 +11,7 @@ extension Workspace {
     /// The lock is held throughout, so the batch is exactly what programs saw at one instant.
     @discardableResult
     public func commit(message: String? = nil) throws -> Snapshot? {
-        try storeLargeFiles()
+        try storePendingFiles()
         var invalidations: [Invalidation] = []
         var conflicts: [RepoPath] = []
         let result: Snapshot? = try locked {
@@ -97,64 +97,6 @@ extension Workspace {
     }
 
     // MARK: Writing trees
-
-    /// Stores the large staged files as blobs before `commit` takes the lock, so that
-    /// hashing and deflating a large file (seconds per GiB) never holds up lookups, reads or
-    /// writes. The lock is taken only to list them and to record each result, which is kept
-    /// only if the file did not change meanwhile (its `generation`); a file that did is
-    /// stored again under the lock by `writeTree`, as before. Concurrent writes are
-    /// positional (`pwrite`) and this reads with `pread`, so they never disturb each other.
-    ///
-    /// `closedOnly`: only files no one has open for writing (`storeClosedLargeFiles`).
-    func storeLargeFiles(closedOnly: Bool = false) throws {
-        let pending: [(StagedFile, Bool)] = try locked {
-            var found: [(StagedFile, Bool)] = []
-            func walk(_ dir: WorkNode, _ path: RepoPath, _ rules: LFSRules) throws {
-                guard case .directory(let entries, nil) = dir.content else { return }
-                for (name, node) in entries {
-                    // (The path is made only for what needs it: a changed directory may hold
-                    // many unchanged names.)
-                    switch node.content {
-                    case .directory:
-                        let childPath = path.child(name)
-                        try walk(node, childPath, try self.rules(in: node, at: childPath, inherited: rules))
-                    case .staged(let file) where file.blob == nil && file.size > ObjectSink.largeBlob && !node.failedWrite
-                        && !(closedOnly && node.writers > 0):
-                        found.append((file, goesToLFS(path.child(name), size: file.size, rules: rules)))
-                    default: break
-                    }
-                }
-            }
-            try walk(root, .root, try rootRules())
-            return found
-        }
-        for (file, toLFS) in pending { try storeLarge(file, toLFS: toLFS) }
-    }
-
-    /// Stores the large files whose writers have all closed them, now rather than at the
-    /// next commit, and flushes them to the disk: the commit that follows (the quiet one, or
-    /// `sync MNT`) then finds them stored. Why: the kernel holds a directory's lock for the
-    /// whole of an `fsync` of it, so every listing and lookup in that folder waits for
-    /// whatever that `fsync` does; work done before it arrives is work no one waits for.
-    public func storeClosedLargeFiles() throws {
-        try storeLargeFiles(closedOnly: true)
-    }
-
-    /// Stores one large file, once: under its `storing` lock, so a commit arriving while the
-    /// background store runs waits for it and then finds the blob made.
-    private func storeLarge(_ file: StagedFile, toLFS: Bool) throws {
-        file.storing.lock()
-        defer { file.storing.unlock() }
-        guard let (generation, size) = locked({ file.blob == nil ? (file.generation, file.size) : nil }) else { return }
-        let id = toLFS ? try store.writeBlob(try store.writeLFSObject(fromDescriptor: file.fd, size: size).text)
-                       : try store.writeBlob(fromDescriptor: file.fd, size: size, at: 0)
-        locked {
-            if file.generation == generation, file.size == size {
-                file.blob = id
-                file.blobIsLFSPointer = toLFS
-            }
-        }
-    }
 
     /// Writes the pending parts of the tree bottom-up; unchanged directories cost nothing.
     func writeTree(_ dir: WorkNode, at path: RepoPath, rules: LFSRules, _ sink: ObjectSink,

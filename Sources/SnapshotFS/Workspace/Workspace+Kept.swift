@@ -14,7 +14,7 @@ extension Workspace {
     /// ref of its own; returns the ref, nil when nothing was pending. `reason` goes into the
     /// commit's message.
     public func keepPending(reason: String) throws -> String? {
-        try storeLargeFiles()
+        try storePendingFiles()
         return try locked {
             guard root.committedID == nil else { return nil }
             let sink = ObjectSink(store: store)
