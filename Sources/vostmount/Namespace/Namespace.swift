@@ -62,10 +62,30 @@ struct Namespace {
         return calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: time)
     }
 
+    /// `YYYY-MM-DDTHH:MM:SSZ-<7 hex>`. Made by hand, not by a formatter: `@/log` names every
+    /// first-parent commit, and formatting was half the time of listing 24,000 of them.
     static func logName(_ time: Date, _ commit: ObjectID) -> String {
-        let c = utc(time)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ-%@", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!,
-                      commit.shortHex)
+        let (year, month, day, seconds) = civil(Int64(time.timeIntervalSince1970.rounded(.down)))
+        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let clock = "\(two(seconds / 3600)):\(two(seconds / 60 % 60)):\(two(seconds % 60))"
+        let yearText = year >= 0 && year < 1000 ? String(repeating: "0", count: 4 - "\(year)".count) + "\(year)" : "\(year)"
+        return "\(yearText)-\(two(month))-\(two(day))T\(clock)Z-\(commit.shortHex)"
+    }
+
+    /// The UTC date and the seconds into that day of a time in seconds since 1970, by the
+    /// days-from-civil algorithm (proleptic Gregorian, as `Calendar` gives).
+    static func civil(_ t: Int64) -> (year: Int64, month: Int64, day: Int64, seconds: Int64) {
+        let days = t >= 0 ? t / 86400 : (t - 86399) / 86400
+        let seconds = t - days * 86400
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day, seconds)
     }
 
     /// The commit a `@/log` name stands for: the hex after its last `-`, in the history of
