@@ -2,7 +2,7 @@
 mount, side by side with cp + sha1sum, git and vost. Writes its own section of
 docs/benchmarks.md ("## Large files"), leaving the rest of the page as it is."""
 
-import os, re, shutil, statistics, subprocess, sys, threading, time
+import json, os, re, shutil, statistics, subprocess, sys, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_section import daemon_pid, parse_args, publish, work_dir  # noqa: E402
@@ -154,6 +154,51 @@ unmount(point)
 if latencies:
     row(f"4 KiB read + ls during the commit of a {MIB} MiB file: median of {len(latencies)} (max {max(latencies) * 1000:.1f} ms)",
         statistics.median(latencies), "target", 0.05, "< 50 ms")
+
+# Stalls (issue 21): the longest wait of a listing, a lookup of a new name and an open+read
+# of another file (scripts/stall_probe.py, each probe on its own thread) while the mount does
+# slow work on one large file, against the same probes on a native folder.
+def stall(folder, scenario, arg):
+    out = subprocess.run([PY, os.path.join(os.path.dirname(os.path.abspath(__file__)), "stall_probe.py"), folder, scenario, arg],
+                         check=True, capture_output=True, text=True).stdout
+    found = json.loads(out.strip().splitlines()[-1])
+    print(f"stall {scenario} in {folder}: {found}", file=sys.stderr)
+    return found
+
+
+def worst(found):
+    return max(found["listing"], found["lookup"], found["read"])
+
+
+STALL_MIB = 64 if args.quick else 400
+sh(f"head -c {STALL_MIB << 20} {work}/random.data > {work}/stall.data")
+native_dir = f"{work}/native-stall"
+for scenario, arg, case in (
+        ("sync-dir", f"{work}/stall.data", f"sync MNT right after cp of a {STALL_MIB} MiB file, while sync MNT/FILE commits it"),
+        ("sync-dir-later", f"{work}/stall.data", f"sync MNT 3 s after cp of a {STALL_MIB} MiB file"),
+        ("many-files", "20000", "sync MNT/many/f0 committing 20,000 new small files")):
+    repo, point, pid = mount_new(f"stall-{scenario}", "small.txt", "small\n")
+    os.sync()
+    ours = stall(point, scenario, arg)
+    unmount(point)
+    os.makedirs(native_dir, exist_ok=True)
+    native = stall(native_dir, scenario, arg)
+    shutil.rmtree(native_dir)
+    row(f"longest wait of ls / lookup / read of another file during: {case} (operation {ours['seconds']:.2f} s)",
+        worst(ours), "native ext4, the same", worst(native), "< 50 ms")
+repo, point, pid = mount_new("stall-first-write", "small.txt", "small\n")
+sh(f"cp {work}/random.data {point}/big && sync {point}/big")
+unmount(point)
+mount(repo, point, "--commit-delay", "600")
+os.sync()
+ours = stall(point, "first-write", "big")
+unmount(point)
+os.makedirs(native_dir, exist_ok=True)
+sh(f"cp {work}/random.data {native_dir}/big && sync")
+native = stall(native_dir, "first-write", "big")
+shutil.rmtree(native_dir)
+row(f"longest wait of ls / lookup / read of another file during the first 1-byte write into a committed {MIB} MiB file "
+    f"(the write {ours['seconds']:.2f} s)", worst(ours), "native ext4, the same", worst(native), "< 50 ms")
 
 # Git LFS: committing a 1 GiB file that .gitattributes sends to LFS, and reading it back
 # cold, against the store file itself.
