@@ -70,24 +70,27 @@ def row(case, ours, anchor_name, anchor, target):
     print(f"{case}: ours {ours:.4f} vs {anchor_name} {anchor:.4f}", file=sys.stderr)
 
 
+def side_by_side(repo, case, ours_cmd, git_cmd, anchor, same_count=True):
+    """One row: `ours_cmd` on fresh mounts of `repo` against `git_cmd` on it; with
+    `same_count`, both must name as many entries."""
+    git_time, git_out = median(git_cmd)
+    ours, listed = cold(repo, ours_cmd)
+    if same_count and len(listed.split()) != len(git_out.split()):
+        sys.exit(f"bench: {case}: {len(listed.split())} entries listed, git names {len(git_out.split())}")
+    row(case, ours, anchor, git_time, "as fast as git")
+    return len(git_out.split())
+
+
 for repo, label in [(plain, "no commit-graph"), (graph, "commit-graph with changed paths")]:
+    git = f"git --git-dir={repo}"
     for path, what in [("Makefile", f"{report['makefile_versions']} versions"), ("rare.txt", "changed twice")]:
-        git_time, git_out = median(f"git --git-dir={repo} log --first-parent --format=%H -- {path}")
-        ours, listed = cold(repo, f"ls {point}/@/versions/{path}")
-        if len(listed.split()) != len(git_out.split()):
-            sys.exit(f"bench: {path}: {len(listed.split())} versions listed, git log names {len(git_out.split())}")
-        row(f"{label}: ls MNT/@/versions/{path} ({what}), first listing after mounting", ours,
-            "git log --first-parent -- PATH", git_time, "as fast as git")
-    git_time, git_out = median(f"git --git-dir={repo} log --first-parent --format=%H")
-    ours, listed = cold(repo, f"ls {point}/@/log")
-    if len(listed.split()) != len(git_out.split()):
-        sys.exit(f"bench: @/log lists {len(listed.split())}, git log {len(git_out.split())}")
-    row(f"{label}: ls MNT/@/log ({len(git_out.split())} entries), first listing after mounting", ours,
-        "git log --first-parent", git_time, "as fast as git")
-    git_time, _ = median(f"git --git-dir={repo} rev-list -1 --first-parent --before={date} main")
-    ours, _ = cold(repo, f"ls {point}/@{{{date}}}")
-    row(f"{label}: ls MNT/@{{DATE}} (DATE two thirds back), first after mounting", ours,
-        "git rev-list -1 --first-parent --before=DATE", git_time, "as fast as git")
+        side_by_side(repo, f"{label}: ls MNT/@/versions/{path} ({what}), first listing after mounting",
+                     f"ls {point}/@/versions/{path}", f"{git} log --first-parent --format=%H -- {path}", "git log --first-parent -- PATH")
+    side_by_side(repo, f"{label}: ls MNT/@/log ({report['first_parent']} entries), first listing after mounting",
+                 f"ls {point}/@/log", f"{git} log --first-parent --format=%H", "git log --first-parent")
+    side_by_side(repo, f"{label}: ls MNT/@{{DATE}} (DATE two thirds back), first after mounting", f"ls {point}/@{{{date}}}",
+                 f"{git} rev-list -1 --first-parent --before={date} main", "git rev-list -1 --first-parent --before=DATE",
+                 same_count=False)
 
 # Memory: every versions folder walked (find lists each, and looks up every version).
 mount(graph)
@@ -105,8 +108,8 @@ shutil.rmtree(work, ignore_errors=True)
 
 publish(args, "History views", [
     f"Made by `scripts/bench` (or `scripts/bench --history-only`{' --quick' if args.quick else ''}) on "
-    f"{time.strftime('%Y-%m-%d')}, release build, read-only mounts. History made by `scripts/make_history.py "
-    f"{' '.join(shape)}`: {report['commits']} commits, {report['first_parent']} on the first-parent line (each a merge "
+    f"{time.strftime('%Y-%m-%d')}, release build, read-only mounts. History made by `scripts/make_history.py"
+    f"{''.join(' ' + a for a in shape)}`: {report['commits']} commits, {report['first_parent']} on the first-parent line (each a merge "
     f"of a short side branch), {report['tags']} tags, {report['files']} files in nested folders, a submodule, "
     f"a {pack / 2**20:.0f} MiB pack. Each row is measured on the repository without a commit-graph and on a copy "
     "after `git commit-graph write --reachable --changed-paths`, with git on the same repository as anchor. Ours: "

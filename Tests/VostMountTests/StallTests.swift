@@ -9,8 +9,13 @@ import TestSupport
 /// large committed file copies it without the workspace's lock. Timings are in
 /// scripts/bench (`scripts/stall_probe.py`); these check what ends up committed.
 @Suite struct StallTests {
-    static func randomFile(_ path: String, mebibytes: Int) throws {
-        try run(["dd", "if=/dev/urandom", "of=\(path)", "bs=1M", "count=\(mebibytes)", "status=none"])
+    /// An empty bare repository, and beside it a file of `mebibytes` random MiB.
+    static func newRepository(in dir: TempDir, withFileOf mebibytes: Int) throws -> (repo: String, file: String) {
+        let repo = dir.sub("repo.git")
+        try run(["git", "init", "-q", "--bare", "-b", "main", repo], env: gitEnv)
+        let file = dir.sub("big.bin")
+        try run(["dd", "if=/dev/urandom", "of=\(file)", "bs=1M", "count=\(mebibytes)", "status=none"])
+        return (repo, file)
     }
 
     static func blobID(_ path: String) throws -> String {
@@ -25,12 +30,9 @@ import TestSupport
     /// blob appears in the repository before anything commits, and `sync MNT` commits it.
     @Test func aClosedLargeFileIsStoredBeforeTheCommit() throws {
         let dir = TempDir("stall-store")
-        let repo = dir.sub("repo.git")
-        try run(["git", "init", "-q", "--bare", "-b", "main", repo], env: gitEnv)
+        let (repo, source) = try Self.newRepository(in: dir, withFileOf: 24)
         let mount = try Mount(repo, in: dir, arguments: ["--commit-delay", "600"])
         defer { mount.unmount() }
-        let source = dir.sub("big.bin")
-        try Self.randomFile(source, mebibytes: 24)
         let id = try Self.blobID(source)
         try run(["cp", source, mount.path("big.bin")])
         #expect(eventually(within: 60) { Self.hasObject(repo, id) }, "the closed file was not stored ahead of the commit")
@@ -45,12 +47,9 @@ import TestSupport
     /// append at once, with `sync MNT` racing the background store.
     @Test(arguments: [1, 2, 3]) func aFileChangedAfterItsBackgroundStoreCommitsItsLastContent(seed: Int) throws {
         let dir = TempDir("stall-race")
-        let repo = dir.sub("repo.git")
-        try run(["git", "init", "-q", "--bare", "-b", "main", repo], env: gitEnv)
+        let (repo, source) = try Self.newRepository(in: dir, withFileOf: 4 + seed)
         let mount = try Mount(repo, in: dir, arguments: ["--commit-delay", "600"])
         defer { mount.unmount() }
-        let source = dir.sub("big.bin")
-        try Self.randomFile(source, mebibytes: 4 + seed)
         for round in 0..<4 {
             let target = mount.path("f\(round % 2).bin")
             try run(["cp", source, target])
@@ -74,10 +73,7 @@ import TestSupport
     /// dropped): both writes are in the file and in the commit, the rest is unchanged.
     @Test func firstWritesIntoALargeCommittedFileKeepEveryByte() throws {
         let dir = TempDir("stall-first-write")
-        let repo = dir.sub("repo.git")
-        try run(["git", "init", "-q", "--bare", "-b", "main", repo], env: gitEnv)
-        let source = dir.sub("big.bin")
-        try Self.randomFile(source, mebibytes: 32)
+        let (repo, source) = try Self.newRepository(in: dir, withFileOf: 32)
         do {
             let mount = try Mount(repo, in: dir, name: "setup")
             defer { mount.unmount() }

@@ -1,3 +1,4 @@
+import CGit2
 import Foundation
 
 /// One version of a path: the commit that brought it and the entry it had there.
@@ -52,6 +53,17 @@ extension Snapshot {
 }
 
 extension Store {
+    /// The entry `name` of the tree `id`: from the parsed tree if it is cached, else found in
+    /// the raw tree without parsing or caching it (a history walk looks up one name in
+    /// thousands of trees it will not show; parsing and caching each was most of its cost).
+    func entry(named name: [UInt8], inTree id: ObjectID) throws -> TreeEntry? {
+        if id == .emptyTree { return nil }
+        if let hit = trees.get(id) { return hit[name] }
+        let (type, data) = try present(id) { try smallObject(id) }
+        guard type == GIT_OBJECT_TREE else { throw SnapshotError.notADirectory("\(id) is not a tree") }
+        return try Tree.find(name, in: data, id: id)
+    }
+
     /// The entry at `path` in the tree `root`, and the ids of the trees walked through (root
     /// first). `known` is the same walk in another tree: where both reach the same subtree,
     /// its answer is reused instead of reading on.

@@ -143,7 +143,7 @@ public final class Store: @unchecked Sendable {
 
     /// An object a tree names but the repository lacks is a damaged repository, not a
     /// missing name: EIO for that entry (`git`), never ENOENT (`notFound`).
-    private func present<R>(_ id: ObjectID, _ body: () throws -> R) throws -> R {
+    func present<R>(_ id: ObjectID, _ body: () throws -> R) throws -> R {
         do { return try body() } catch SnapshotError.notFound {
             throw SnapshotError.git(code: GIT_ENOTFOUND.rawValue, klass: 0, message: "object \(id) is missing from the repository")
         }
@@ -159,17 +159,6 @@ public final class Store: @unchecked Sendable {
         trees.put(id, tree)
         noteLFSAttributes(of: tree)
         return tree
-    }
-
-    /// The entry `name` of the tree `id`: from the parsed tree if it is cached, else found in
-    /// the raw tree without parsing or caching it (a history walk looks up one name in
-    /// thousands of trees it will not show; parsing and caching each was most of its cost).
-    func entry(named name: [UInt8], inTree id: ObjectID) throws -> TreeEntry? {
-        if id == .emptyTree { return nil }
-        if let hit = trees.get(id) { return hit[name] }
-        let (type, data) = try present(id) { try smallObject(id) }
-        guard type == GIT_OBJECT_TREE else { throw SnapshotError.notADirectory("\(id) is not a tree") }
-        return try Tree.find(name, in: data, id: id)
     }
 
     /// A commit by name, parsed once and cached.
@@ -259,9 +248,7 @@ extension Store {
         defer { close(fd) }
         guard vost_syncfs(fd) == 0 else { throw SnapshotError.posix("cannot sync \(path)") }
     }
-}
 
-extension Store {
     /// Branches checked out in a work tree of this repository (its own, if it is not bare,
     /// and every linked `git worktree`), with the work tree's path: moving one of them
     /// under the work tree would make `git status` there show the change reversed.
