@@ -171,9 +171,10 @@ public final class Store: @unchecked Sendable {
         return commit
     }
 
-    /// A blob's whole content. For large blobs prefer `BlobReader`, which streams.
+    /// A blob's whole content (prefer `BlobReader`, which streams): a loose one is inflated with
+    /// no lock held, a packed one by libgit2 under its lock (`BlobReader` streams past 8 MiB).
     public func blob(_ id: ObjectID) throws -> [UInt8] {
-        let (type, data) = try present(id) { try git { try $0.read(id) } }
+        let (type, data) = try present(id) { try smallObject(id) }
         guard type == GIT_OBJECT_BLOB else { throw SnapshotError.isADirectory("\(id) is not a blob") }
         sizes.put(id, data.count)
         return data
