@@ -24,8 +24,11 @@ struct VostMount: ParsableCommand {
         """,
         version: "vostmount 0.1.0")
 
-    @Argument(help: "The Git repository (bare or not).")
+    @Argument(help: "The Git repository (bare or not), or a URL to mount without cloning it whole (ssh, https, git://, file://, host:path).")
     var repository: String
+
+    @Option(help: ArgumentHelp("With a URL: the folder of its partial clone, made at the first mount and reused after (default ~/.cache/vostmount/NAME-HASH.git).", valueName: "dir"))
+    var repo: String?
 
     @Argument(help: "An existing, empty directory to mount on (-o nonempty mounts over files, hiding them).")
     var mountpoint: String
@@ -129,6 +132,21 @@ struct VostMount: ParsableCommand {
 
         try Preflight.checkMountpoint(mountpoint, allowNonEmpty: mountOptions.nonEmpty)
         try Preflight.checkFuseDevice()
+        // A URL: its partial clone (made now, or kept from an earlier mount) is the repository,
+        // kept in step with the URL as with --remote origin.
+        var repository = self.repository
+        var impliedRemote: String?
+        if PartialClone.isURL(repository) {
+            let directory = repo ?? PartialClone.directory(for: repository, in: Self.cacheDirectory)
+            guard remote == nil || remote == "origin", mountOptions.remote == nil || mountOptions.remote == "origin" else {
+                throw Preflight.Failure("a URL mount keeps the branch in step with the URL itself (remote origin): leave out --remote")
+            }
+            try PartialClone.ensure(url: repository, directory: directory)
+            repository = directory
+            impliedRemote = revision == nil ? "origin" : nil
+        } else if repo != nil {
+            throw Preflight.Failure("--repo is for mounting a URL; \(repository) is a local repository")
+        }
         let store: Store
         do {
             // git's identity (its environment, then the repository's, the user's and the
@@ -178,13 +196,16 @@ struct VostMount: ParsableCommand {
             guard config.lfs else { throw Preflight.Failure("--lfs-threshold and --no-lfs contradict each other: give one") }
             config.lfsThreshold = bytes
         }
-        config.remote = remote ?? mountOptions.remote
+        config.remote = remote ?? mountOptions.remote ?? impliedRemote
         if let given = ArgumentChecks.Given(fetchInterval, "--fetch-interval", mountOptions.fetchInterval, "fetch_interval") {
             config.fetchInterval = try ArgumentChecks.seconds(given, zeroAllowed: false)
         }
         if let given = ArgumentChecks.Given(pushTimeout, "--push-timeout", mountOptions.pushTimeout, "push_timeout") {
             config.pushTimeout = try ArgumentChecks.seconds(given, zeroAllowed: true)
         }
+        // Fetching every LFS object of a tip would read every blob of it: a partial clone
+        // fetches an object when a file is opened, unless told otherwise.
+        if store.isPartialClone { config.lfsFetch = .open }
         if let given = ArgumentChecks.Given(lfsFetch, "--lfs-fetch", mountOptions.lfsFetch, "lfs_fetch") {
             guard let mode = LFSDownloads.Mode(rawValue: given.text) else {
                 throw Preflight.Failure("\(given.shown): give all or open")
@@ -208,6 +229,13 @@ struct VostMount: ParsableCommand {
         let logger = Logger(label: "vostmount")
         let fs = try Filesystem(store: store, config: config, logger: logger)
         try Session.run(fs, mountpoint: mountpoint, options: mountOptions.kernel, foreground: foreground || debug, debug: debug)
+    }
+
+    /// Where URL mounts keep their clones: `$XDG_CACHE_HOME/vostmount`, else `~/.cache/vostmount`.
+    static var cacheDirectory: String {
+        let environment = ProcessInfo.processInfo.environment
+        if let cache = environment["XDG_CACHE_HOME"], cache.hasPrefix("/") { return cache + "/vostmount" }
+        return (environment["HOME"] ?? NSHomeDirectory()) + "/.cache/vostmount"
     }
 
     /// This machine's name, for the trailer of every commit.

@@ -272,7 +272,8 @@ final class Filesystem: @unchecked Sendable {
 
     /// The entries with `.` and `..` first, as every Linux filesystem lists them.
     private func dotted(_ node: Node) throws -> [(name: [UInt8], node: Node)] {
-        [(Array(".".utf8), node), (Array("..".utf8), node)] + (try children(of: node))
+        prefetchContent(of: node)
+        return [(Array(".".utf8), node), (Array("..".utf8), node)] + (try children(of: node))
     }
 
     func readlink(_ id: UInt64) throws -> [UInt8] { try node(id).kind.readlink(in: self) }

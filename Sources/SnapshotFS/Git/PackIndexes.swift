@@ -35,6 +35,13 @@ final class PackIndexes: @unchecked Sendable {
         return search(id)
     }
 
+    /// Makes the next miss rescan the folder at once: a fetch has just added a pack.
+    func rescanSoon() {
+        lock.lock()
+        defer { lock.unlock() }
+        scanned = -Double.infinity
+    }
+
     private func search(_ id: ObjectID) -> (pack: String, offset: Int)? {
         for index in indexes.values {
             if let offset = index.offset(of: id) { return (index.packPath, offset) }

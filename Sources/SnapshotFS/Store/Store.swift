@@ -44,6 +44,8 @@ public final class Store: @unchecked Sendable {
     let fanOut: FanOutDirectories
     /// The pack indexes, for streaming large packed blobs (see `PackStream`).
     let packs: PackIndexes
+    /// A partial clone's missing objects, fetched when needed; nil for a complete repository.
+    let promised: PromisedObjects?
     /// Inflated large blobs, shared by every reader (see `BlobReader`): at most 4 GiB of
     /// unlinked files in `scratchDirectory`.
     let spools = SpoolCache(capacity: 4 << 30)
@@ -60,6 +62,7 @@ public final class Store: @unchecked Sendable {
         objectsDirectory = repo.path + "/objects"
         fanOut = FanOutDirectories(objectsDirectory: objectsDirectory)
         packs = PackIndexes(objectsDirectory: objectsDirectory)
+        promised = PromisedObjects.remote(of: repo).map { PromisedObjects(remote: $0, repository: repo.path) }
         try repo.setIdentity(name: self.committer.name, email: self.committer.email)
         repository = Locked(repo)
     }
@@ -142,9 +145,14 @@ public final class Store: @unchecked Sendable {
     }
 
     /// An object a tree names but the repository lacks is a damaged repository, not a
-    /// missing name: EIO for that entry (`git`), never ENOENT (`notFound`).
+    /// missing name: EIO for that entry (`git`), never ENOENT (`notFound`). A partial clone
+    /// first fetches it from its promisor remote (with no lock held), then reads again.
     func present<R>(_ id: ObjectID, _ body: () throws -> R) throws -> R {
         do { return try body() } catch SnapshotError.notFound {
+            if promised != nil {
+                try fetchPromised([id])
+                do { return try body() } catch SnapshotError.notFound {}
+            }
             throw SnapshotError.git(code: GIT_ENOTFOUND.rawValue, klass: 0, message: "object \(id) is missing from the repository")
         }
     }
@@ -248,53 +256,5 @@ extension Store {
         guard fd >= 0 else { throw SnapshotError.posix("cannot open \(path)") }
         defer { close(fd) }
         guard vost_syncfs(fd) == 0 else { throw SnapshotError.posix("cannot sync \(path)") }
-    }
-
-    /// Branches checked out in a work tree of this repository (its own, if it is not bare,
-    /// and every linked `git worktree`), with the work tree's path: moving one of them
-    /// under the work tree would make `git status` there show the change reversed.
-    ///
-    /// A guard, read from files git writes: a work tree whose `HEAD` or `gitdir` cannot be
-    /// read (being removed, say) is not counted, as `git worktree list` would show it broken.
-    public func checkedOutBranches() -> [(branch: String, workTree: String)] {
-        var found: [(String, String)] = []
-        func headBranch(_ gitDir: String) -> String? {
-            guard let head = try? String(contentsOfFile: gitDir + "/HEAD", encoding: .utf8),
-                  head.hasPrefix("ref: refs/heads/") else { return nil }
-            return String(head.dropFirst("ref: refs/heads/".count)).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        if let workDir = git({ $0.workDirectory }), let branch = headBranch(path) {
-            found.append((branch, workDir))
-        }
-        let linked = path + "/worktrees"
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: linked)) ?? [] {
-            let dir = "\(linked)/\(name)"
-            guard let branch = headBranch(dir) else { continue }
-            // `gitdir` holds the path of the work tree's `.git` file.
-            let gitFile = (try? String(contentsOfFile: dir + "/gitdir", encoding: .utf8))?
-                .trimmingCharacters(in: .whitespacesAndNewlines) ?? dir
-            found.append((branch, (gitFile as NSString).deletingLastPathComponent))
-        }
-        return found
-    }
-}
-
-extension Store {
-    /// Gives an empty repository its first commit on `branch`, as vost's `create` does (the
-    /// empty tree, "Initialize <branch>"), and points `HEAD` at it if `HEAD`'s own branch has
-    /// no commit either. Nothing happens if the branch exists.
-    public func initialize(branch: String) throws {
-        let ref = try branches.fullName(branch)
-        guard try git({ try $0.resolve(ref: ref) }) == nil else { return }
-        let message = "Initialize \(branch)"
-        let commit = try writeCommit(tree: writeTree([]), parents: [], message: message)
-        do {
-            try updatingRefs { try $0.updateRef(ref, to: commit, expected: nil, message: "commit (initial): \(message)") }
-        } catch SnapshotError.alreadyExists {
-            return  // someone made it meanwhile: theirs stands
-        }
-        if let head = branches.headName, try !branches.contains(head) {
-            try git { try $0.setSymbolic("HEAD", to: ref, message: "checkout: moving to \(branch)") }
-        }
     }
 }

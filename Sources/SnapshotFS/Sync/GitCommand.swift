@@ -42,7 +42,8 @@ struct GitCommand {
         static let advice: Set<String> = ["Please make sure you have the correct access rights", "and the repository exists."]
     }
 
-    let repository: String
+    /// The repository git runs in (`--git-dir`); nil for a command that makes one (`clone`).
+    let repository: String?
 
     /// The environment git runs with: ours, with every way of asking a person turned off.
     static func environment() -> [String] {
@@ -67,7 +68,7 @@ struct GitCommand {
              onStart: ((pid_t) -> Void)? = nil) throws -> Output {
         guard let git = Self.gitPath else { throw SnapshotError.remote("the git command is not installed") }
         precondition((input?.count ?? 0) <= Self.maxInput, "GitCommand input larger than a pipe holds")
-        let argv = [git, "--git-dir=\(repository)"] + arguments
+        let argv = [git] + (repository.map { ["--git-dir=\($0)"] } ?? []) + arguments
         var out: [Int32] = [-1, -1]
         var err: [Int32] = [-1, -1]
         var stdin: [Int32] = [-1, -1]

@@ -173,6 +173,18 @@ public final class Workspace: @unchecked Sendable {
     public func mode(_ node: WorkNode) -> FileMode { locked { node.mode } }
 
     /// What `stat` needs of `node`: mode, size, change time and subdirectory count.
+    /// The tree a directory shows as committed, nil if it is not a directory or something in
+    /// it is pending (then its files' blobs are those of the tree it was read from, or new).
+    public func committedTree(_ node: WorkNode) -> ObjectID? {
+        locked {
+            switch node.content {
+            case .tree(let id): return id
+            case .directory(_, let committed): return committed
+            default: return nil
+            }
+        }
+    }
+
     public func info(_ node: WorkNode) throws -> WorkInfo {
         try locked {
             var info = WorkInfo(mode: node.mode, size: 0, times: node.times, subdirectories: 0)

@@ -27,6 +27,11 @@ struct BranchNode: MountNode {
         return try workspace.children(work).map { ($0.name, Node(BranchNode($0.node))) }
     }
 
+    func listedContent(in fs: Filesystem) -> ListedContent? {
+        guard work.isDirectory, let tree = fs.workspace?.committedTree(work) else { return nil }
+        return .tree(tree)
+    }
+
     func attributes(id: UInt64, in fs: Filesystem) throws -> stat {
         let workspace = fs.workspace!
         let info = try workspace.info(work)

@@ -49,6 +49,8 @@ struct HistoryNode: MountNode {
         return try fs.store.tree(entry.id)
     }
 
+    func listedContent(in fs: Filesystem) -> ListedContent? { entry.mode == .directory ? .tree(entry.id) : nil }
+
     func lookup(_ name: [UInt8], in fs: Filesystem) throws -> Node {
         let found = try tree(in: fs)[name]
         // The root of a --ref mount has the same @ folders, where its tree has no such name.

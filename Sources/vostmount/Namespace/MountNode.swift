@@ -37,6 +37,9 @@ protocol MountNode: Hashable, Sendable {
     func noteTarget(in fs: Filesystem) -> ObjectID?
     /// An inode number the node has by nature (see `InodeTable`).
     var intrinsicNumber: UInt64? { get }
+    /// What a folder's listing shows content of: in a partial clone, the blobs of its files
+    /// are fetched in one request when it is listed (`Filesystem.prefetchContent`).
+    func listedContent(in fs: Filesystem) -> ListedContent?
 }
 
 extension MountNode {
@@ -56,6 +59,7 @@ extension MountNode {
     func remove(_ name: [UInt8], directory: Bool, in fs: Filesystem) throws { throw Errno.readOnly }
     func noteTarget(in fs: Filesystem) -> ObjectID? { nil }
     var intrinsicNumber: UInt64? { nil }
+    func listedContent(in fs: Filesystem) -> ListedContent? { nil }
 
     /// Equal: of the same kind, and equal as that kind.
     func isEqual(to other: any MountNode) -> Bool {
@@ -84,6 +88,12 @@ struct Node: Hashable, Sendable {
 }
 
 /// What the index folders share: read-only folders whose content moves with refs.
+/// The content a folder lists: the files of a Git tree, or blobs named one by one.
+enum ListedContent {
+    case tree(ObjectID)
+    case blobs([ObjectID])
+}
+
 protocol VirtualFolder: MountNode {}
 
 extension VirtualFolder {

@@ -73,6 +73,10 @@ extension Filesystem {
             // refused), and how many open files it reads that way now.
             "passthrough": backingFiles.wanted,
             "passthroughOpens": backingFiles.backedOpens,
+            // A partial clone (a URL mount): file contents fetched from its promisor remote
+            // since the mount started, in how many fetches, and objects being fetched now.
+            "partialClone": store.promisedStatus.map { ["fetchedObjects": $0.fetchedObjects, "fetches": $0.fetches,
+                                                         "objectsInFlight": $0.inFlight] as [String: Any] } ?? null,
         ]
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) else {
             return Array("{}\n".utf8)

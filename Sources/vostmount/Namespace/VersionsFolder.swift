@@ -45,5 +45,12 @@ struct VersionsFolder: VirtualFolder {
         do { return try path.appending(name) } catch { throw Errno.noEntry }
     }
 
+    /// A file's versions, whose sizes the listing shows.
+    func listedContent(in fs: Filesystem) -> ListedContent? {
+        guard let tip = fs.shownCommit, (try? fs.versions.directoryNames(path, in: tip)) == nil,
+              let found = try? fs.versions.versions(of: path, from: tip) else { return nil }  // the listing says why
+        return .blobs(found.map(\.version.entry).filter { $0.mode != .directory && $0.mode != .gitlink }.map(\.id))
+    }
+
     func listingVersion(in fs: Filesystem) -> UInt64? { fs.shownCommit?.commitID.prefix64 }
 }

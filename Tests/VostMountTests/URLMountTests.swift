@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+@testable import SnapshotFS
+import TestSupport
+
+/// `vostmount URL MNT`: a bare partial clone (`--filter=blob:none`) made at the first mount
+/// and reused after, file contents fetched from a real `git daemon` when read, a folder's in
+/// one request, writes pushed back; offline, a file never read fails with EIO and the rest
+/// goes on.
+@Suite struct URLMountTests {
+    /// A server of a generated history (`scripts/make_history.py`) that filters, and its URL.
+    static func server(_ dir: TempDir) throws -> (daemon: GitDaemon, server: String, url: String) {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        let server = dir.sub("served/data.git")
+        try FileManager.default.createDirectory(atPath: dir.sub("served"), withIntermediateDirectories: true)
+        _ = try run(["python3", root + "/scripts/make_history.py", server, "--first-parent", "60", "--files", "120",
+                     "--tags", "3"], env: gitEnv)
+        try run(["git", "--git-dir=\(server)", "config", "uploadpack.allowFilter", "true"])
+        let daemon = try GitDaemon(base: dir.sub("served"))
+        return (daemon, server, daemon.url("data.git"))
+    }
+
+    /// The fetches the clone has made since it was cloned: each brings a `.promisor` pack.
+    static func promisorPacks(_ repo: String) throws -> Int {
+        try FileManager.default.contentsOfDirectory(atPath: "\(repo)/objects/pack").filter { $0.hasSuffix(".promisor") }.count
+    }
+
+    static func git(_ repo: String, _ args: String...) throws -> String {
+        try run(["git", "--git-dir=\(repo)"] + args)
+    }
+
+    @Test func aURLMountsWithoutItsBlobsAndReadsThemWhenRead() throws {
+        let dir = TempDir("url-mount")
+        let (daemon, server, url) = try Self.server(dir)
+        defer { daemon.stop() }
+        let clone = dir.sub("cache/data.git")
+        let mount = try Mount(url, in: dir, arguments: ["--repo", clone])
+        defer { mount.unmount() }
+        // A partial clone with every commit and tree, and no blob yet.
+        #expect(try Self.git(clone, "config", "remote.origin.promisor").hasPrefix("true"))
+        let blobs = try Self.git(clone, "cat-file", "--batch-all-objects", "--batch-check=%(objecttype)").split(separator: "\n")
+        #expect(!blobs.contains("blob"), "the clone holds blobs already")
+        // Listing a folder fetches its files' contents in one request (sizes need them), so
+        // reading one of them then fetches nothing more.
+        let before = try Self.promisorPacks(clone)
+        #expect(try run(["ls", "-l", mount.point]).split(separator: "\n").count == 6)
+        #expect(try Self.promisorPacks(clone) == before + 1)
+        #expect(contents(mount.path("Makefile")) == (try Self.git(server, "show", "main:Makefile")))
+        #expect(try Self.promisorPacks(clone) == before + 1)
+        // A folder read whole (`tar`): one fetch for all its files, not one per file.
+        let folder = "src0/part2"
+        let files = try run(["ls", mount.path(folder)]).split(separator: "\n").count
+        #expect(files >= 20)
+        let packs = try Self.promisorPacks(clone)
+        let listing = try run(["sh", "-c", "tar -cf - -C \"$0\" \(folder) | tar -tf - | wc -l", mount.point])
+        #expect(Int(listing.trimmingCharacters(in: .whitespacesAndNewlines)) == files + 1)
+        #expect(try Self.promisorPacks(clone) - packs <= 1, "tar of \(files) files")
+        let sample = "\(folder)/" + (try run(["ls", mount.path(folder)]).split(separator: "\n").first.map(String.init) ?? "")
+        #expect(contents(mount.path(sample)) == (try Self.git(server, "show", "main:\(sample)")))
+        // History needs no blob to list commits; a versions folder's sizes take one request.
+        let quiet = try Self.promisorPacks(clone)
+        #expect(try run(["ls", mount.path("@/log")]).split(separator: "\n").count == 60)
+        #expect(try Self.promisorPacks(clone) == quiet)
+        #expect(try run(["ls", "-l", mount.path("@/versions/rare.txt")]).split(separator: "\n").count == 4)
+        #expect(try Self.promisorPacks(clone) <= quiet + 1)
+        // Writes commit and push back to the URL.
+        try "from the mount\n".write(toFile: mount.path("new.txt"), atomically: false, encoding: .utf8)
+        try run(["sync", mount.point])
+        #expect(eventually(within: 30) { (try? Self.git(server, "show", "main:new.txt")) == "from the mount\n" })
+        #expect(contents(mount.path("@/status"))?.contains("\"fetchedObjects\"") == true)
+    }
+
+    /// The second mount of a URL reuses its clone; offline, what was read before reads again,
+    /// and a file never read fails with EIO (not a hang), while the mount goes on.
+    @Test func theCloneIsReusedAndOfflineOnlyUnreadFilesFail() throws {
+        let dir = TempDir("url-offline")
+        let (daemon, _, url) = try Self.server(dir)
+        let cache = dir.sub("xdg")
+        let env = ["XDG_CACHE_HOME": cache]
+        do {
+            let mount = try Mount(url, in: dir, arguments: [], name: "first", prefix: ["env", "XDG_CACHE_HOME=\(cache)"])
+            defer { mount.unmount() }
+            #expect(contents(mount.path("README")) != nil)
+        }
+        let clones = try FileManager.default.contentsOfDirectory(atPath: "\(cache)/vostmount")
+        #expect(clones.count == 1 && clones[0].hasPrefix("data-") && clones[0].hasSuffix(".git"), "\(clones)")
+        let clone = "\(cache)/vostmount/\(clones[0])"
+        let packs = try Self.promisorPacks(clone)
+        daemon.stop()
+        let mount = try Mount(url, in: dir, arguments: ["--fetch-interval", "3600"], name: "second", prefix: ["env"] + env.map { "\($0)=\($1)" })
+        defer { mount.unmount() }
+        #expect(contents(mount.path("README"))?.hasPrefix("/* README") == true)
+        let start = Date()
+        let (status, output) = try runFailing(["cat", mount.path("rare.txt")])
+        #expect(status != 0 && output.contains("Input/output error"), "\(output)")
+        #expect(Date().timeIntervalSince(start) < 60)
+        #expect(try Self.promisorPacks(clone) == packs)
+        #expect(contents(mount.path("README"))?.hasPrefix("/* README") == true)
+        let log = (try? String(contentsOfFile: "\(clone)/vostmount.log", encoding: .utf8)) ?? ""
+        #expect(log.contains("cannot fetch"), "\(log)")
+    }
+
+    /// A partial clone made by git mounts the same way; a bad URL or a --repo that is another
+    /// URL's clone is one line and exit 1 before mounting.
+    @Test func aPartialCloneByGitMountsAndBadURLsFailClearly() throws {
+        let dir = TempDir("url-errors")
+        let (daemon, server, url) = try Self.server(dir)
+        defer { daemon.stop() }
+        let clone = dir.sub("by-git.git")
+        try run(["git", "clone", "-q", "--bare", "--filter=blob:none", url, clone])
+        do {
+            let mount = try Mount(clone, in: dir, arguments: ["--read-only"], name: "by-git")
+            defer { mount.unmount() }
+            #expect(contents(mount.path("Makefile")) == (try Self.git(server, "show", "main:Makefile")))
+        }
+        let point = dir.sub("never")
+        try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
+        let binary = try vostmountBinary()
+        let (missing, missingText) = try runFailing([binary, "--repo", dir.sub("x.git"), daemon.url("nope.git"), point])
+        #expect(missing == 1 && missingText.hasPrefix("vostmount: ") && missingText.contains("cannot clone"), "\(missingText)")
+        #expect(!FileManager.default.fileExists(atPath: dir.sub("x.git")))
+        let (other, otherText) = try runFailing([binary, "--repo", clone, daemon.url("other.git"), point])
+        #expect(other == 1 && otherText.contains("is not a clone of"), "\(otherText)")
+        let (local, localText) = try runFailing([binary, "--repo", clone, server, point])
+        #expect(local == 1 && localText.contains("--repo is for mounting a URL"), "\(localText)")
+        #expect(!isMounted(point))
+    }
+}
