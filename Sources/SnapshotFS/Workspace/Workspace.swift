@@ -185,18 +185,28 @@ public final class Workspace: @unchecked Sendable {
         }
     }
 
+    /// Reads what it needs of objects (a blob's size, a tree's folders) after the lock: an
+    /// object may have to be inflated, or fetched from a partial clone's promisor remote.
     public func info(_ node: WorkNode) throws -> WorkInfo {
-        try locked {
+        var object: ObjectID?
+        var info: WorkInfo = locked {
             var info = WorkInfo(mode: node.mode, size: 0, times: node.times, subdirectories: 0)
             switch node.content {
-            case .blob(let id): info.size = node.isGitlink ? 0 : try lfs ? store.contentSize(id) : store.blobSize(id)
+            case .blob(let id): object = node.isGitlink ? nil : id
             case .bytes(let bytes): info.size = bytes.count
             case .staged(let file): info.size = file.size
-            case .tree(let id): info.subdirectories = try store.tree(id).directoryCount
+            case .tree(let id): object = id
             case .directory(let entries, _): info.subdirectories = entries.values.count { $0.isDirectory }
             }
             return info
         }
+        guard let object else { return info }
+        if node.isDirectory {
+            info.subdirectories = try store.tree(object).directoryCount
+        } else {
+            info.size = try lfs ? store.contentSize(object) : store.blobSize(object)
+        }
+        return info
     }
 
     /// Where to read `count` bytes at `offset` of a file or symlink.
