@@ -2,13 +2,14 @@
 a first-parent line of merges, each bringing a short side branch; thousands of files in nested
 folders; tags; one submodule entry; a Makefile changed often, a file changed twice.
 
-    python3 make_history.py REPO [--first-parent N] [--side N] [--files N] [--tags N] [--blob-bytes N] [--seed S]
+    python3 make_history.py REPO [--first-parent N] [--side N] [--files N] [--tags N] [--blob-bytes N]
+                                 [--per-folder N] [--incompressible] [--seed S]
 
 Defaults are the shape issue 21 measured (24,000 first-parent commits, 82,000 in all, 1,000
 tags, 5,000 files). Prints one line of JSON: the counts and the paths worth looking at.
 The tests (`Tests/VostMountTests/HistoryGraphTests.swift`) and `scripts/bench_history.py` use it."""
 
-import argparse, json, random, subprocess, sys
+import argparse, base64, json, random, subprocess, sys
 
 ap = argparse.ArgumentParser()
 ap.add_argument("repo")
@@ -17,6 +18,8 @@ ap.add_argument("--side", type=float, default=2.42, help="side commits per merge
 ap.add_argument("--files", type=int, default=5000)
 ap.add_argument("--tags", type=int, default=1000)
 ap.add_argument("--blob-bytes", type=int, default=2000)
+ap.add_argument("--per-folder", type=int, default=25, help="files per folder")
+ap.add_argument("--incompressible", action="store_true", help="blobs of random text (a pack as large as its content)")
 ap.add_argument("--seed", type=int, default=1)
 args = ap.parse_args()
 rng = random.Random(args.seed)
@@ -24,7 +27,7 @@ rng = random.Random(args.seed)
 # Folders two deep, 25 files each; the Makefile, a README and the rarely changed file at the
 # top, and a submodule (a gitlink: mode 160000 naming a commit of another repository).
 files = ["Makefile", "README", "rare.txt"]
-per_folder = 25
+per_folder = args.per_folder
 for n in range(args.files - len(files)):
     folder = n // per_folder
     files.append(f"src{folder // 10}/part{folder % 10}/file{n}.c")
@@ -44,7 +47,10 @@ def new_mark():
 
 def blob(path, n):
     """A new version of `path`: mostly shared text (it compresses as code does), one line its own."""
-    body = f"/* {path} version {n} */\n" + ("int x%d = %d;\n" % (n % 97, n)) * max(1, args.blob_bytes // 16)
+    if args.incompressible:
+        body = f"/* {path} version {n} */\n" + base64.b64encode(rng.randbytes(args.blob_bytes * 3 // 4)).decode() + "\n"
+    else:
+        body = f"/* {path} version {n} */\n" + ("int x%d = %d;\n" % (n % 97, n)) * max(1, args.blob_bytes // 16)
     m = new_mark()
     data = body.encode()
     out.append(b"blob\nmark :%d\ndata %d\n" % (m, len(data)) + data + b"\n")
@@ -105,6 +111,6 @@ out.append(b"reset refs/heads/side\nfrom 000000000000000000000000000000000000000
 stream = b"".join(out)
 subprocess.run(["git", "init", "-q", "--bare", "-b", "main", args.repo], check=True)
 subprocess.run(["git", "--git-dir", args.repo, "fast-import", "--quiet", "--depth=50"], input=stream, check=True)
-print(json.dumps({"commits": total, "first_parent": args.first_parent, "tags": tags, "files": len(files),
+print(json.dumps({"commits": total, "folder": files[3].rsplit("/", 1)[0], "per_folder": per_folder, "first_parent": args.first_parent, "tags": tags, "files": len(files),
                   "makefile_versions": makefile_versions, "rare": "rare.txt", "submodule": submodule,
                   "sample": [files[3 + rng.randrange(len(files) - 3)] for _ in range(20)]}))
