@@ -126,4 +126,29 @@ import TestSupport
         #expect(local == 1 && localText.contains("--repo is for mounting a URL"), "\(localText)")
         #expect(!isMounted(point))
     }
+
+    /// An LFS file in a URL mount: its pointer comes as any blob, its object from the LFS
+    /// endpoint that the repository's `.lfsconfig` names (giftless), when the file is opened.
+    @Test func anLFSFileOfAURLComesFromItsLFSServerWhenOpened() throws {
+        let dir = TempDir("url-lfs")
+        let lfs = try Giftless(in: dir)
+        defer { lfs.stop() }
+        let seed = [".gitattributes": LFSRemoteTests.attributes, ".lfsconfig": "[lfs]\n\turl = \(lfs.url("data"))\n"]
+        let cluster = try Cluster("url-lfs", seed: seed, count: 1, dir: dir)
+        defer { cluster.unmountAll() }
+        let content = try LFSRemoteTests.writeRandom(2_000_000, to: cluster.path(0, "big.bin"), via: dir, name: "big.bin")
+        let oid = try lfsOid(dir.sub("big.bin"))
+        #expect(eventually(within: 30) { lfs.has(oid) }, "giftless got the object")
+        #expect(eventually(within: 30) { (try? Self.git(cluster.server, "show", "main:big.bin"))?.hasPrefix("version ") == true })
+        try run(["git", "--git-dir=\(cluster.server)", "config", "uploadpack.allowFilter", "true"])
+        let daemon = try GitDaemon(base: dir.path)
+        defer { daemon.stop() }
+        let clone = dir.sub("url-clone.git")
+        let mount = try Mount(daemon.url("server.git"), in: dir, arguments: ["--repo", clone], name: "url")
+        defer { mount.unmount() }
+        #expect(!localStoreHas(clone, oid))
+        #expect(LFSRemoteTests.size(mount.path("big.bin")) == 2_000_000)
+        #expect(FileManager.default.contents(atPath: mount.path("big.bin")) == content)
+        #expect(localStoreHas(clone, oid))
+    }
 }
