@@ -4,11 +4,14 @@ import Testing
 import TestSupport
 
 /// `vostmount URL MNT`: a bare partial clone (`--filter=blob:none`) made at the first mount
-/// and reused after, file contents fetched from a real `git daemon` when read, a folder's in
-/// one request, writes pushed back; offline, a file never read fails with EIO and the rest
-/// goes on.
+/// and reused after, file contents fetched from a real server (`git daemon`, `git
+/// http-backend`) when read, sizes asked without contents where the transport allows, a
+/// folder's contents in one request, writes pushed back; offline, a file never read fails
+/// with EIO and the rest goes on.
 @Suite struct URLMountTests {
     /// A server of a generated history (`scripts/make_history.py`) that filters, and its URL.
+    /// (git's upload-pack answers `object-info` over git:// and a local path: git 2.39 offers
+    /// it whatever `transfer.advertiseObjectInfo` says.)
     static func server(_ dir: TempDir) throws -> (daemon: GitDaemon, server: String, url: String) {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().path
@@ -30,10 +33,16 @@ import TestSupport
         try run(["git", "--git-dir=\(repo)"] + args)
     }
 
+    /// Over https (http here), where no size-only request is made: a folder's listing fetches
+    /// its contents in one request.
     @Test func aURLMountsWithoutItsBlobsAndReadsThemWhenRead() throws {
         let dir = TempDir("url-mount")
-        let (daemon, server, url) = try Self.server(dir)
-        defer { daemon.stop() }
+        let (daemon, server, _) = try Self.server(dir)
+        daemon.stop()  // served over http instead
+        try run(["git", "--git-dir=\(server)", "config", "http.receivepack", "true"])
+        let http = try HTTPGitServer(root: dir.sub("served"), dir: dir)
+        defer { http.stop() }
+        let url = http.url("data.git")
         let clone = dir.sub("cache/data.git")
         let mount = try Mount(url, in: dir, arguments: ["--repo", clone])
         defer { mount.unmount() }
@@ -69,6 +78,35 @@ import TestSupport
         try run(["sync", mount.point])
         #expect(eventually(within: 30) { (try? Self.git(server, "show", "main:new.txt")) == "from the mount\n" })
         #expect(contents(mount.path("@/status"))?.contains("\"fetchedObjects\"") == true)
+    }
+
+    /// A server that answers `object-info` (over git:// and a local path): listing a folder
+    /// asks its files' sizes and fetches no content, sizes are git's; reading the folder
+    /// through fetches the first file, then the rest with the second: two fetches in all.
+    @Test(arguments: ["git", "file"]) func withObjectInfoAListingFetchesNoContent(transport: String) throws {
+        let dir = TempDir("url-object-info")
+        let (daemon, server, gitURL) = try Self.server(dir)
+        defer { daemon.stop() }
+        let url = transport == "git" ? gitURL : "file://\(server)"
+        let clone = dir.sub("cache/data.git")
+        let mount = try Mount(url, in: dir, arguments: ["--repo", clone])
+        defer { mount.unmount() }
+        let folder = "src0/part3"
+        let packs = try Self.promisorPacks(clone)
+        let listing = try run(["ls", "-l", mount.path(folder)]).split(separator: "\n").dropFirst()
+        #expect(listing.count == 25)
+        #expect(try Self.promisorPacks(clone) == packs, "listing fetched contents")
+        for line in listing.prefix(5) {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            let name = String(fields.last ?? "")
+            let size = try Self.git(server, "cat-file", "-s", "main:\(folder)/\(name)").trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(String(fields[4]) == size, "\(name)")
+        }
+        let archive = try run(["sh", "-c", "tar -cf - -C \"$0\" \(folder) | tar -tf - | wc -l", mount.point])
+        #expect(Int(archive.trimmingCharacters(in: .whitespacesAndNewlines)) == 26)
+        #expect(try Self.promisorPacks(clone) - packs <= 2, "tar of 25 files")
+        let name = String(listing.first?.split(separator: " ").last ?? "")
+        #expect(contents(mount.path("\(folder)/\(name)")) == (try Self.git(server, "show", "main:\(folder)/\(name)")))
     }
 
     /// The second mount of a URL reuses its clone; offline, what was read before reads again,

@@ -62,7 +62,7 @@ public final class Store: @unchecked Sendable {
         objectsDirectory = repo.path + "/objects"
         fanOut = FanOutDirectories(objectsDirectory: objectsDirectory)
         packs = PackIndexes(objectsDirectory: objectsDirectory)
-        promised = PromisedObjects.remote(of: repo).map { PromisedObjects(remote: $0, repository: repo.path) }
+        promised = PromisedObjects.remote(of: repo).map { PromisedObjects(remote: $0.name, repository: repo.path, url: $0.url) }
         try repo.setIdentity(name: self.committer.name, email: self.committer.email)
         repository = Locked(repo)
     }
@@ -191,6 +191,7 @@ public final class Store: @unchecked Sendable {
     /// A blob's size, read from the object header without inflating the content.
     public func blobSize(_ id: ObjectID) throws -> Int {
         if let hit = sizes.get(id) { return hit }
+        if let told = promised?.knownSize(id) { return told }  // a partial clone's server said
         let (_, size) = try present(id) { try git { try $0.header(id) } }
         sizes.put(id, size)
         return size

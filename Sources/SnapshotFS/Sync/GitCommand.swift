@@ -46,8 +46,8 @@ struct GitCommand {
     let repository: String?
 
     /// The environment git runs with: ours, with every way of asking a person turned off.
-    static func environment() -> [String] {
-        var env = ProcessInfo.processInfo.environment
+    static func environment(_ extra: [String: String] = [:]) -> [String] {
+        var env = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         env["GIT_TERMINAL_PROMPT"] = "0"
         if env["SSH_ASKPASS_REQUIRE"] == nil { env["SSH_ASKPASS_REQUIRE"] = "never" }
         env["LC_ALL"] = "C"
@@ -65,7 +65,7 @@ struct GitCommand {
     /// (else /dev/null); with `discardingOutput` its stdout goes to /dev/null (`git lfs
     /// smudge` writes the whole object there) and `Output.stdout` is empty.
     func run(_ arguments: [String], timeout: TimeInterval, input: [UInt8]? = nil, discardingOutput: Bool = false,
-             onStart: ((pid_t) -> Void)? = nil) throws -> Output {
+             environment extra: [String: String] = [:], onStart: ((pid_t) -> Void)? = nil) throws -> Output {
         guard let git = Self.gitPath else { throw SnapshotError.remote("the git command is not installed") }
         precondition((input?.count ?? 0) <= Self.maxInput, "GitCommand input larger than a pipe holds")
         let argv = [git] + (repository.map { ["--git-dir=\($0)"] } ?? []) + arguments
@@ -114,7 +114,7 @@ struct GitCommand {
         posix_spawnattr_setflags(&attributes, vost_spawn_setsid_flag() | Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
         let cArgs = argv.map { strdup($0) } + [nil]
-        let cEnv = Self.environment().map { strdup($0) } + [nil]
+        let cEnv = Self.environment(extra).map { strdup($0) } + [nil]
         defer { (cArgs + cEnv).forEach { free($0) } }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, git, &actions, &attributes, cArgs, cEnv)

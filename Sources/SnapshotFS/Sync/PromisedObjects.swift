@@ -28,15 +28,74 @@ final class PromisedObjects: @unchecked Sendable {
     /// Objects fetched, and fetches run, since the mount started (for `@/status`).
     private(set) var fetchedObjects = 0
     private(set) var fetches = 0
+    /// The promisor remote's URL, for `ObjectInfo`.
+    private let url: String?
+    /// Sizes the server told (`ObjectInfo`) of objects not fetched: a listing's sizes without
+    /// their contents. At most `sizesKept`, forgotten all at once past that.
+    private var knownSizes: [ObjectID: Int] = [:]
+    static let sizesKept = 500_000
+    /// Whether the server answers `object-info`: nil until asked.
+    private var answersObjectInfo: Bool?
+    /// The missing blobs of the folders listed last, and how many of each were fetched one
+    /// by one since: the second such fetch in a folder fetches the rest of it (a program
+    /// reading the folder through), so `tar` of a folder costs three requests, not one per file.
+    private var folders: [(blobs: Set<ObjectID>, fetched: Int)] = []
+    static let foldersKept = 16
 
-    init(remote: String, repository: String) {
+    init(remote: String, repository: String, url: String?) {
         self.remote = remote
         self.repository = repository
+        self.url = url
+    }
+
+    func knownSize(_ id: ObjectID) -> Int? { condition.withLock { knownSizes[id] } }
+
+    /// Asks the server the sizes of `ids` without their contents; false if it cannot answer
+    /// (its transport or server has no `object-info`, remembered; or the request failed).
+    func learnSizes(_ ids: [ObjectID]) -> Bool {
+        guard let url, condition.withLock({ answersObjectInfo }) != false else { return false }
+        let answer: [ObjectID: Int]?
+        do { answer = try ObjectInfo.sizes(of: ids, url: url) } catch { return false }
+        return condition.withLock {
+            guard let answer else {
+                answersObjectInfo = false
+                return false
+            }
+            answersObjectInfo = true
+            if knownSizes.count + answer.count > Self.sizesKept { knownSizes = [:] }
+            knownSizes.merge(answer) { $1 }
+            return ids.allSatisfy { knownSizes[$0] != nil }
+        }
+    }
+
+    /// Notes a listed folder's missing blobs, for `readahead`.
+    func noteFolder(_ blobs: [ObjectID]) {
+        condition.withLock {
+            folders.append((Set(blobs), 0))
+            if folders.count > Self.foldersKept { folders.removeFirst() }
+        }
+    }
+
+    /// The rest of a listed folder when `id` is the second of its blobs fetched on its own.
+    func readahead(for id: ObjectID) -> [ObjectID] {
+        condition.withLock {
+            guard let index = folders.lastIndex(where: { $0.blobs.contains(id) }) else { return [] }
+            folders[index].fetched += 1
+            guard folders[index].fetched >= 2 else { return [] }
+            let rest = folders[index].blobs
+            folders.remove(at: index)
+            return Array(rest)
+        }
     }
 
     /// The promisor remote of the repository at `path`, nil if it is complete: a remote with
     /// `remote.NAME.promisor = true`, or the one `extensions.partialClone` names.
-    static func remote(of repo: GitRepository) -> String? {
+    static func remote(of repo: GitRepository) -> (name: String, url: String?)? {
+        guard let name = remoteName(of: repo) else { return nil }
+        return (name, repo.configString("remote.\(name).url"))
+    }
+
+    private static func remoteName(of repo: GitRepository) -> String? {
         if let named = repo.configString("extensions.partialclone"), !named.isEmpty { return named }
         return repo.remoteNames().first { repo.configString("remote.\($0).promisor")?.lowercased() == "true" }
     }
@@ -117,15 +176,34 @@ extension Store {
     }
 
     /// Fetches, in one request, those of `blobs` this partial clone lacks.
+    ///
+    /// Where the server answers `object-info` (`ObjectInfo`), only their sizes are asked (and
+    /// the contents of those small enough to be LFS pointers, in a repository that uses LFS:
+    /// telling a pointer needs its text); the contents then come when read, the rest of the
+    /// folder with the second file read.
     public func fetchMissingBlobs(_ blobs: [ObjectID]) throws {
-        guard promised != nil else { return }
+        guard let promised else { return }
         let missing = git { repo in blobs.filter { !repo.exists($0) } }
-        if !missing.isEmpty { try fetchPromised(missing) }
+        guard !missing.isEmpty else { return }
+        promised.noteFolder(missing)
+        if promised.learnSizes(missing) {
+            guard lfsInUse.load(ordering: .relaxed) else { return }
+            let small = missing.filter { (promised.knownSize($0) ?? 0) <= LFSPointer.maxLength }
+            if !small.isEmpty { try fetchPromised(small, readingAhead: false) }
+            return
+        }
+        try fetchPromised(missing, readingAhead: false)
     }
 
-    /// Fetches missing objects from the promisor remote and makes them readable.
-    func fetchPromised(_ ids: [ObjectID]) throws {
+    /// Fetches missing objects from the promisor remote and makes them readable; one object
+    /// fetched alone may bring the rest of its folder (`PromisedObjects.readahead`).
+    func fetchPromised(_ ids: [ObjectID], readingAhead: Bool = true) throws {
         guard let promised else { throw SnapshotError.notFound("no promisor remote") }
+        var ids = ids
+        if readingAhead, ids.count == 1 {
+            let rest = promised.readahead(for: ids[0])
+            if !rest.isEmpty { ids += git { repo in rest.filter { $0 != ids[0] && !repo.exists($0) } } }
+        }
         try promised.fetch(ids) {
             try git { try $0.refresh() }
             packs.rescanSoon()
