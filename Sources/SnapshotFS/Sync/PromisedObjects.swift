@@ -184,7 +184,8 @@ extension Store {
     public func fetchMissingBlobs(_ blobs: [ObjectID]) throws {
         guard let promised else { return }
         let missing = git { repo in blobs.filter { !repo.exists($0) } }
-        guard !missing.isEmpty else { return }
+        // Listed again (a long listing is read in several calls): its sizes are known already.
+        guard !missing.isEmpty, missing.contains(where: { promised.knownSize($0) == nil }) else { return }
         promised.noteFolder(missing)
         if promised.learnSizes(missing) {
             guard lfsInUse.load(ordering: .relaxed) else { return }
