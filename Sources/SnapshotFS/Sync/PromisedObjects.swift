@@ -5,12 +5,12 @@ import Foundation
 /// promisors, so they are fetched through `git fetch REMOTE OID...` (the request git itself
 /// makes for a missing object, with the same credentials), then read as usual.
 ///
-/// Thread-safe: `condition` guards `inFlight` and `failures`, and is never held while git
-/// runs. A fetch holds no lock of the store or the workspace; a caller asking for an object
+/// Thread-safe: `condition` guards every mutable field (objects in flight, failures, counts,
+/// sizes told, listed folders), and is never held while git runs or the server is asked. A fetch holds no lock of the store or the workspace; a caller asking for an object
 /// another caller is fetching waits for that fetch (and only for it); callers asking for
 /// other objects fetch at the same time.
 final class PromisedObjects: @unchecked Sendable {
-    // @unchecked: `inFlight` and `failures` are under `condition`.
+    // @unchecked: every mutable field is under `condition`.
     /// The promisor remote's name.
     let remote: String
     private let repository: String
