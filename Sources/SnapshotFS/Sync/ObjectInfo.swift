@@ -10,16 +10,14 @@ import Foundation
 enum ObjectInfo {
     /// How long one request may take.
     static let timeout: TimeInterval = 30
-    /// Names per request: a local request is written whole into a pipe before git starts.
-    static let batch = 300
 
     /// The sizes of `ids` the server knows (objects it lacks are left out), or nil if `url`'s
     /// transport is not one of ours or its server does not offer `object-info`.
     static func sizes(of ids: [ObjectID], url: String) throws -> [ObjectID: Int]? {
         guard let transport = Transport(url) else { return nil }
         var found: [ObjectID: Int] = [:]
-        for start in stride(from: 0, to: ids.count, by: batch) {
-            let chunk = Array(ids[start..<min(ids.count, start + batch)])
+        for start in stride(from: 0, to: ids.count, by: transport.batch) {
+            let chunk = Array(ids[start..<min(ids.count, start + transport.batch)])
             guard let answer = try transport.exchange(request(chunk)) else { return nil }
             guard let sizes = parse(answer) else { return nil }
             found.merge(sizes) { $1 }
@@ -81,6 +79,15 @@ enum ObjectInfo {
                 self = .daemon(host: host, port: UInt16(parsed.port ?? 9418), path: parsed.path)
             } else {
                 return nil
+            }
+        }
+
+        /// Names per request: a local request is written whole into a pipe before git starts
+        /// (`GitCommand.maxInput`); a connection takes a folder's worth at once.
+        var batch: Int {
+            switch self {
+            case .local: return 300
+            case .daemon: return 20_000
             }
         }
 
