@@ -107,6 +107,21 @@ import TestSupport
         #expect(try Self.promisorPacks(clone) - packs <= 2, "tar of 25 files")
         let name = String(listing.first?.split(separator: " ").last ?? "")
         #expect(contents(mount.path("\(folder)/\(name)")) == (try Self.git(server, "show", "main:\(folder)/\(name)")))
+        // A folder listed, then one of its files read a while later (a person, not a program
+        // reading it through): that file alone is fetched.
+        let other = "src0/part4"
+        let other0 = try run(["ls", "-l", mount.path(other)]).split(separator: "\n").dropFirst().first
+        let otherName = String(other0?.split(separator: " ").last ?? "")
+        let blobsBefore = try Self.localBlobs(clone)
+        Thread.sleep(forTimeInterval: 1.5)  // the time that tells a person from a program, not synchronisation
+        #expect(contents(mount.path("\(other)/\(otherName)")) == (try Self.git(server, "show", "main:\(other)/\(otherName)")))
+        #expect(try Self.localBlobs(clone) == blobsBefore + 1)
+    }
+
+    /// How many blobs the clone holds.
+    static func localBlobs(_ repo: String) throws -> Int {
+        let types = try run(["git", "--git-dir=\(repo)", "cat-file", "--batch-all-objects", "--batch-check=%(objecttype)"])
+        return types.split(separator: "\n").filter { $0 == "blob" }.count
     }
 
     /// The second mount of a URL reuses its clone; offline, what was read before reads again,

@@ -6,9 +6,10 @@ import Foundation
 /// makes for a missing object, with the same credentials), then read as usual.
 ///
 /// Thread-safe: `condition` guards every mutable field (objects in flight, failures, counts,
-/// sizes told, listed folders), and is never held while git runs or the server is asked. A fetch holds no lock of the store or the workspace; a caller asking for an object
-/// another caller is fetching waits for that fetch (and only for it); callers asking for
-/// other objects fetch at the same time.
+/// sizes told, listed folders), and is never held while git runs or the server is asked. A
+/// fetch holds no lock of the store or the workspace; a caller asking for an object another
+/// caller is fetching waits for that fetch (and only for it); callers asking for other
+/// objects fetch at the same time.
 final class PromisedObjects: @unchecked Sendable {
     // @unchecked: every mutable field is under `condition`.
     /// The promisor remote's name.
@@ -36,11 +37,16 @@ final class PromisedObjects: @unchecked Sendable {
     static let sizesKept = 500_000
     /// Whether the server answers `object-info`: nil until asked.
     private var answersObjectInfo: Bool?
-    /// The missing blobs of the folders listed last, and how many of each were fetched one
-    /// by one since: the second such fetch in a folder fetches the rest of it (a program
-    /// reading the folder through), so `tar` of a folder costs three requests, not one per file.
-    private var folders: [(blobs: Set<ObjectID>, fetched: Int)] = []
+    /// The missing blobs of the folders listed last, when each was listed, and how many of
+    /// each were fetched one by one since. A program reading a folder through (`tar`, `cp -r`,
+    /// `grep -r`) lists it and reads its first file at once: a file of a folder listed less
+    /// than `readingThrough` ago brings the rest of the folder in the same request, and so
+    /// does the second file read later. So `tar` of a folder costs two requests (its sizes,
+    /// then its contents), not one per file, while `ls -l` then, later, `cat` of one file
+    /// fetches that one file.
+    private var folders: [(blobs: Set<ObjectID>, listed: Double, fetched: Int)] = []
     static let foldersKept = 16
+    static let readingThrough: Double = 1
 
     init(remote: String, repository: String, url: String?) {
         self.remote = remote
@@ -71,17 +77,19 @@ final class PromisedObjects: @unchecked Sendable {
     /// Notes a listed folder's missing blobs, for `readahead`.
     func noteFolder(_ blobs: [ObjectID]) {
         condition.withLock {
-            folders.append((Set(blobs), 0))
+            folders.append((Set(blobs), ProcessInfo.processInfo.systemUptime, 0))
             if folders.count > Self.foldersKept { folders.removeFirst() }
         }
     }
 
-    /// The rest of a listed folder when `id` is the second of its blobs fetched on its own.
+    /// The rest of a listed folder when `id` is read right after the listing, or is the
+    /// second of its blobs fetched on its own (see `folders`).
     func readahead(for id: ObjectID) -> [ObjectID] {
         condition.withLock {
             guard let index = folders.lastIndex(where: { $0.blobs.contains(id) }) else { return [] }
             folders[index].fetched += 1
-            guard folders[index].fetched >= 2 else { return [] }
+            let recent = ProcessInfo.processInfo.systemUptime - folders[index].listed < Self.readingThrough
+            guard recent || folders[index].fetched >= 2 else { return [] }
             let rest = folders[index].blobs
             folders.remove(at: index)
             return Array(rest)
