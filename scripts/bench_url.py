@@ -5,7 +5,7 @@ content: a pack of about 500 MiB), side by side with git's clones of the same UR
 run. Requests are counted in the daemon's log. Writes its own section of docs/benchmarks.md
 ("## Mount a URL")."""
 
-import json, os, shutil, socket, subprocess, sys, time
+import atexit, json, os, shutil, socket, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_section import parse_args, publish, work_dir  # noqa: E402
@@ -62,6 +62,75 @@ def row(case, ours, anchor_name, anchor, goal, note=""):
     print(f"{case}: ours {ours:.3f} vs {anchor_name} {anchor:.3f} {note}", file=sys.stderr)
 
 
+def start_giftless():
+    """giftless (an LFS server, from PyPI) on 127.0.0.1, storing under `work`; its base URL."""
+    storage, config = f"{work}/giftless-objects", f"{work}/giftless.yaml"
+    with open(config, "w") as f:
+        f.write("LEGACY_ENDPOINTS: false\nAUTH_PROVIDERS:\n  - giftless.auth.allow_anon:read_write\n"
+                "TRANSFER_ADAPTERS:\n  basic:\n    factory: giftless.transfer.basic_streaming:factory\n"
+                "    options:\n      storage_class: giftless.storage.local_storage:LocalStorage\n"
+                f"      storage_options:\n        path: {storage}\n"
+                "PRE_AUTHORIZED_ACTION_PROVIDER:\n  options:\n    private_key: vostmount-bench-key-0123456789abcdef\n")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        lfs_port = probe.getsockname()[1]
+    proc = subprocess.Popen([os.environ["GIFTLESS_PYTHON"], "-m", "flask", "--app", "giftless.wsgi_entrypoint", "run",
+                             "--host", "127.0.0.1", "--port", str(lfs_port)], env=dict(os.environ, GIFTLESS_CONFIG_FILE=config),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    atexit.register(proc.kill)
+    deadline = time.time() + 30
+    while True:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", lfs_port)) == 0:
+                break
+        if time.time() > deadline:
+            sys.exit("bench: giftless did not listen")
+        time.sleep(0.1)
+    return f"http://127.0.0.1:{lfs_port}/bench/data.git/info/lfs"
+
+
+def lfs_rows(env):
+    """A 1 GiB file in LFS on the server (its object on giftless, named by the repository's
+    .lfsconfig), read through a new mount of the URL against `git lfs pull` of that object."""
+    size = (64 if args.quick else 1024) << 20
+    endpoint = start_giftless()
+    tree = f"{work}/lfs-work"
+    subprocess.run(["git", "clone", "-q", "--no-checkout", server, tree], check=True)
+    git_in = lambda *a: subprocess.run(["git", "-C", tree, *a], check=True, stdout=subprocess.DEVNULL,
+                                       env=dict(os.environ, GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@b",
+                                                GIT_COMMITTER_NAME="b", GIT_COMMITTER_EMAIL="b@b"))
+    git_in("reset", "-q")  # the index of the tip, so that the commit adds to it
+    git_in("lfs", "install", "--local")
+    with open(f"{tree}/.gitattributes", "w") as f:
+        f.write("*.bin filter=lfs diff=lfs merge=lfs -text\n")
+    with open(f"{tree}/.lfsconfig", "w") as f:
+        f.write(f"[lfs]\n\turl = {endpoint}\n")
+    subprocess.run(f"head -c {size} /dev/urandom > {tree}/big.bin", shell=True, check=True)
+    git_in("add", ".gitattributes", ".lfsconfig", "big.bin")
+    git_in("commit", "-q", "-m", "a large file in LFS")
+    git_in("push", "-q", "origin", "HEAD:main")  # git lfs's pre-push hook sends the object to giftless
+    os.remove(f"{tree}/big.bin")
+    subprocess.run(f"{MOUNT} {url} {point}", shell=True, check=True, env=env)
+    try:
+        deadline = time.time() + 120
+        while not os.path.exists(f"{point}/big.bin"):  # the mount's first fetch brings the new tip
+            if time.time() > deadline:
+                sys.exit("bench: the LFS commit never reached the mount")
+            time.sleep(0.2)
+        first = seconds(f"cat {point}/big.bin | cat > /dev/null")
+        again = seconds(f"cat {point}/big.bin | cat > /dev/null")
+    finally:
+        subprocess.run(["fusermount3", "-u", point], check=True)
+    by_hand = f"{work}/lfs-by-hand"
+    subprocess.run(["git", "clone", "-q", "--filter=blob:none", url, by_hand], check=True,
+                   env=dict(os.environ, GIT_LFS_SKIP_SMUDGE="1"))
+    pull = seconds(f"git -C {by_hand} lfs pull --include=big.bin")
+    local = seconds(f"cat {by_hand}/big.bin | cat > /dev/null")
+    row(f"cat of a {size >> 20} MiB LFS file, first (its object from giftless)", first, "git lfs pull of that object",
+        pull, ">= 0.8x anchor speed")
+    row("the same cat again", again, "cat of the pulled file", local, "local speed")
+
+
 try:
     full = seconds(f"git clone -q --bare {url} {work}/full.git")
     partial = seconds(f"git clone -q --bare --filter=blob:none {url} {work}/partial.git")
@@ -80,7 +149,9 @@ try:
         f"{requests() - before} requests")
     # A folder of 500 files read whole, against git archive of it on the full clone plus
     # git fetching the same blobs into a fresh partial clone (the transfer).
-    folder = next(f"src0/part{n}" for n in range(1, 10) if not sample.startswith(f"src0/part{n}/"))
+    parts = subprocess.run(["git", "--git-dir", f"{work}/full.git", "ls-tree", "--name-only", "main:src0"],
+                           check=True, capture_output=True, text=True).stdout.split()
+    folder = next(f"src0/{p}" for p in parts if not sample.startswith(f"src0/{p}/"))
     before = requests()
     tar = seconds(f"tar -cf - -C {point} {folder} | cat > /dev/null")
     tar_requests = requests() - before
@@ -113,6 +184,7 @@ try:
     row("second mount of the same URL until `ls MNT` answers", second, "goal (s)", 1.0, "<= 1 s",
         f"{requests() - before} requests")
     subprocess.run(["fusermount3", "-u", point], check=True)
+    lfs_rows(env)
 finally:
     daemon.terminate()
     daemon.wait()
@@ -122,6 +194,9 @@ publish(args, "Mount a URL", [
     f"release build. Server: `git daemon` on 127.0.0.1 with `uploadpack.allowFilter`, serving `scripts/make_history.py "
     f"{' '.join(shape)} --incompressible`: {report['commits']} commits, {report['files']} files in folders of "
     f"{report['per_folder']}, a {pack_mib:.0f} MiB pack. Requests are `upload-pack` requests in the daemon's log. "
-    "Seconds (disk row: MiB); \"x faster\" is anchor / ours. LFS rows are not measured yet.",
+    "Seconds (disk row: MiB); \"x faster\" is anchor / ours. The LFS rows: a commit adding a random file in LFS "
+    "(its object on giftless, an LFS server from PyPI under Flask's development server, named by the repository's "
+    "`.lfsconfig`), read through a new mount of the URL (its first fetch brings the commit), against `git lfs pull "
+    "--include` of that object in a blob:none clone.",
 ], ["case", "ours", "anchor", "anchor value", "x faster", "goal", "requests"],
         rows, [None, ".3f", None, ".3f", ".2f", None, None])
