@@ -178,7 +178,7 @@ struct VostMount: ParsableCommand {
             }
             // As `git push` refuses to update a checked-out branch: commits through the mount
             // would move it under that work tree, whose next `git commit -a` undoes them.
-            if !config.readOnly, let checkedOut = store.checkedOutBranches().first(where: { $0.branch == name }) {
+            if !config.readOnly, let checkedOut = try store.checkedOutBranches().first(where: { $0.branch == name }) {
                 throw Preflight.Failure("branch \(name) is checked out in \(checkedOut.workTree); mount it --read-only, "
                                         + "mount another --branch, or mount a bare clone (git clone --bare)")
             }

@@ -121,6 +121,30 @@ import TestSupport
         #expect(status != 0 && message.contains("Input/output error"), "\(message)")
     }
 
+    /// A `.gitattributes` whose object cannot be read (a damaged store here; a partial clone
+    /// offline alike) cannot tell whether LFS is used: its folder's pointer still reads as a
+    /// missing object (its size, EIO), never as its own text posing as the file.
+    @Test func anUnreadableGitattributesDoesNotLetAPointerPoseAsContent() throws {
+        let dir = TempDir("lfs-unreadable-attributes")
+        let repo = dir.sub("repo.git")
+        try Cluster.makeServer(repo, seed: ["README": "hello\n"], scratch: dir.sub("seed"))
+        let work = dir.sub("work")
+        try run(["git", "clone", "-q", repo, work], env: gitEnv)
+        try run(["sh", "-c", "mkdir data && printf '*.bin filter=lfs diff=lfs merge=lfs -text\\n' > data/.gitattributes"
+                 + " && head -c 200000 /dev/urandom > data/late.bin"], cwd: work)
+        try run(["git", "-c", "filter.lfs.clean=git-lfs clean -- %f", "-c", "filter.lfs.required=true", "add", "."], cwd: work, env: gitEnv)
+        try run(["git", "commit", "-q", "-m", "late"], cwd: work, env: gitEnv)
+        try run(["git", "push", "-q", "--no-verify", "origin", "main"], cwd: work, env: gitEnv)
+        let attributes = try run(["git", "--git-dir=\(repo)", "rev-parse", "main:data/.gitattributes"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        try FileManager.default.removeItem(atPath: "\(repo)/objects/\(attributes.prefix(2))/\(attributes.dropFirst(2))")
+        let mount = try Mount(repo, in: dir, arguments: ["--read-only"])
+        defer { mount.unmount() }
+        #expect(try run(["stat", "-c", "%s", mount.path("data/late.bin")]) == "200000\n")
+        let (status, message) = try runFailing(["cat", mount.path("data/late.bin")])
+        #expect(status != 0 && message.contains("Input/output error"), "\(message)")
+        #expect(contents(mount.path("README")) == "hello\n")
+    }
+
     /// `--no-lfs` shows what the commits hold: the pointers.
     @Test func noLFSShowsThePointers() throws {
         try Self.withMountedRepo("lfs-off", arguments: ["--no-lfs"]) { mount, repo, work in

@@ -38,11 +38,21 @@ extension Store {
     /// (the branch after a fetch, a commit in history, a merge) reaches their directory, as
     /// they would for a checkout; a directory is always read before the files in it. Costs
     /// one lookup per tree until the answer is yes. An attributes file is someone else's
-    /// input: one larger than `maxAttributesSize` is not read, and one that cannot be read
-    /// leaves the answer as it was (reading that file itself fails where it is read).
+    /// input: one larger than `maxAttributesSize` is not read.
     func noteLFSAttributes(of tree: Tree) {
-        guard !lfsInUse.load(ordering: .relaxed), let entry = tree[Self.attributesName], entry.mode.isFile,
-              let size = try? blobSize(entry.id), size <= Self.maxAttributesSize, let text = try? blob(entry.id) else { return }
+        guard !lfsInUse.load(ordering: .relaxed), let entry = tree[Self.attributesName], entry.mode.isFile else { return }
+        let text: [UInt8]
+        do {
+            guard try blobSize(entry.id) <= Self.maxAttributesSize else { return }
+            text = try blob(entry.id)
+        } catch {
+            // Unreadable now (a damaged store, a partial clone offline), and this tree is not
+            // read again: whether it names LFS cannot be told, so it is taken as naming it. A
+            // pointer then reads as its object or fails with EIO, never as its own text posing
+            // as the file's content (the one cost: pointer-sized blobs are read to tell).
+            noteLFSInUse()
+            return
+        }
         if LFSRules().adding(text, base: .root).namesLFS { noteLFSInUse() }
     }
 

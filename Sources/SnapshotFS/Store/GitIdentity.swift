@@ -38,6 +38,8 @@ extension GitRepository {
     /// Values of `names` from the repository's whole config (or, when it cannot be opened,
     /// from the user's and system's), missing ones left out.
     static func configStrings(_ names: [String], repository: String) -> [String: String] {
+        // A repository that cannot be opened here fails to open as a store right after, with
+        // its reason; its identity then matters to no commit.
         if let repo = try? GitRepository.open(repository) {
             return Dictionary(uniqueKeysWithValues: names.compactMap { name in repo.configString(name).map { (name, $0) } })
         }

@@ -5,9 +5,11 @@ extension Store {
     /// and every linked `git worktree`), with the work tree's path: moving one of them
     /// under the work tree would make `git status` there show the change reversed.
     ///
-    /// A guard, read from files git writes: a work tree whose `HEAD` or `gitdir` cannot be
-    /// read (being removed, say) is not counted, as `git worktree list` would show it broken.
-    public func checkedOutBranches() -> [(branch: String, workTree: String)] {
+    /// A guard, read from files git writes: a work tree whose `HEAD` cannot be read (being
+    /// removed, say) is not counted, as `git worktree list` shows it broken; one whose
+    /// `gitdir` cannot be read is named by its folder under `worktrees`. A `worktrees` folder
+    /// that exists but cannot be listed is an error: the guard cannot answer.
+    public func checkedOutBranches() throws -> [(branch: String, workTree: String)] {
         var found: [(String, String)] = []
         func headBranch(_ gitDir: String) -> String? {
             guard let head = try? String(contentsOfFile: gitDir + "/HEAD", encoding: .utf8),
@@ -18,7 +20,13 @@ extension Store {
             found.append((branch, workDir))
         }
         let linked = path + "/worktrees"
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: linked)) ?? [] {
+        var names: [String] = []
+        if access(linked, F_OK) == 0 {
+            do { names = try FileManager.default.contentsOfDirectory(atPath: linked) } catch {
+                throw SnapshotError.invalidArgument("cannot list \(linked), so cannot tell which branches work trees have checked out: \(error.localizedDescription)")
+            }
+        }
+        for name in names {
             let dir = "\(linked)/\(name)"
             guard let branch = headBranch(dir) else { continue }
             // `gitdir` holds the path of the work tree's `.git` file.
