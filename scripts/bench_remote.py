@@ -2,10 +2,10 @@
 side by side with the git CLI doing the same transfer. Writes its own section of
 docs/benchmarks.md ("## Several machines"), leaving the rest of the page as it is."""
 
-import atexit, os, re, shutil, statistics, subprocess, sys, time
+import os, re, shutil, statistics, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_section import daemon_pid, parse_args, publish, work_dir  # noqa: E402
+from bench_section import daemon_pid, parse_args, publish, start_giftless, work_dir  # noqa: E402
 
 args = parse_args()
 
@@ -161,33 +161,9 @@ for interval in (DEFAULT_INTERVAL, 1):
 # 5. A 100 MB file stored in LFS on one mount, readable on the other: objects through
 #    giftless (an LFS server, from PyPI) over HTTP on 127.0.0.1, against the same transfer
 #    by hand (`git lfs push` of the object, `git lfs fetch` of it) plus the fetch interval.
-def start_giftless():
-    import socket
-    storage, config = f"{work}/giftless-objects", f"{work}/giftless.yaml"
-    with open(config, "w") as f:
-        f.write("LEGACY_ENDPOINTS: false\nAUTH_PROVIDERS:\n  - giftless.auth.allow_anon:read_write\n"
-                "TRANSFER_ADAPTERS:\n  basic:\n    factory: giftless.transfer.basic_streaming:factory\n"
-                "    options:\n      storage_class: giftless.storage.local_storage:LocalStorage\n"
-                f"      storage_options:\n        path: {storage}\n"
-                "PRE_AUTHORIZED_ACTION_PROVIDER:\n  options:\n    private_key: vostmount-bench-key-0123456789abcdef\n")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([os.environ["GIFTLESS_PYTHON"], "-m", "flask", "--app", "giftless.wsgi_entrypoint", "run",
-                             "--host", "127.0.0.1", "--port", str(port)], env=dict(os.environ, GIFTLESS_CONFIG_FILE=config),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    atexit.register(proc.kill)
-
-    def listening():
-        with socket.socket() as s:
-            return s.connect_ex(("127.0.0.1", port)) == 0
-    wait_for(listening, limit=30)
-    return f"http://127.0.0.1:{port}/bench"
-
-
 LFS_SIZE = (10 if args.quick else 100) << 20
 LFS_INTERVAL = 2
-endpoint = start_giftless()
+endpoint = start_giftless(work)
 srv = server("lfs")
 sides = []
 for name in ("lfs-a", "lfs-b"):

@@ -2,7 +2,7 @@
 a scratch folder, finding a mount's daemon, and making the one "## Heading" section of docs/benchmarks.md each
 owns, leaving the rest of the page."""
 
-import argparse, atexit, os, shutil, subprocess, tempfile
+import argparse, atexit, os, shutil, socket, subprocess, tempfile, time
 
 
 def work_dir(prefix, base=None):
@@ -25,6 +25,34 @@ def daemon_pid(point):
     """The pid of the vostmount serving `point`: the newest, since the daemon of an earlier
     mount of the same point may still be exiting after its unmount returned."""
     return subprocess.run(["pgrep", "-n", "-f", f"vostmount .*{point}$"], capture_output=True, text=True).stdout.split()[0]
+
+
+def start_giftless(work):
+    """giftless (a Git LFS server, from PyPI, in GIFTLESS_PYTHON's venv) on 127.0.0.1 under
+    Flask's development server, storing in `work`, stopped when the script exits; its base
+    URL (an LFS endpoint is BASE/REPO.git/info/lfs)."""
+    storage, config = f"{work}/giftless-objects", f"{work}/giftless.yaml"
+    with open(config, "w") as f:
+        f.write("LEGACY_ENDPOINTS: false\nAUTH_PROVIDERS:\n  - giftless.auth.allow_anon:read_write\n"
+                "TRANSFER_ADAPTERS:\n  basic:\n    factory: giftless.transfer.basic_streaming:factory\n"
+                "    options:\n      storage_class: giftless.storage.local_storage:LocalStorage\n"
+                f"      storage_options:\n        path: {storage}\n"
+                "PRE_AUTHORIZED_ACTION_PROVIDER:\n  options:\n    private_key: vostmount-bench-key-0123456789abcdef\n")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([os.environ["GIFTLESS_PYTHON"], "-m", "flask", "--app", "giftless.wsgi_entrypoint", "run",
+                             "--host", "127.0.0.1", "--port", str(port)], env=dict(os.environ, GIFTLESS_CONFIG_FILE=config),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    atexit.register(proc.kill)
+    deadline = time.time() + 30
+    while True:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return f"http://127.0.0.1:{port}/bench"
+        if time.time() > deadline:
+            raise SystemExit("bench: giftless did not listen")
+        time.sleep(0.1)
 
 
 def parse_args():

@@ -5,10 +5,10 @@ content: a pack of about 500 MiB), side by side with git's clones of the same UR
 run. Requests are counted in the daemon's log. Writes its own section of docs/benchmarks.md
 ("## Mount a URL")."""
 
-import atexit, json, os, shutil, socket, subprocess, sys, time
+import json, os, shutil, socket, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_section import parse_args, publish, work_dir  # noqa: E402
+from bench_section import parse_args, publish, start_giftless, work_dir  # noqa: E402
 
 args = parse_args()
 MOUNT = os.path.join(args.bin, "vostmount")
@@ -62,38 +62,11 @@ def row(case, ours, anchor_name, anchor, goal, note=""):
     print(f"{case}: ours {ours:.3f} vs {anchor_name} {anchor:.3f} {note}", file=sys.stderr)
 
 
-def start_giftless():
-    """giftless (an LFS server, from PyPI) on 127.0.0.1, storing under `work`; its base URL."""
-    storage, config = f"{work}/giftless-objects", f"{work}/giftless.yaml"
-    with open(config, "w") as f:
-        f.write("LEGACY_ENDPOINTS: false\nAUTH_PROVIDERS:\n  - giftless.auth.allow_anon:read_write\n"
-                "TRANSFER_ADAPTERS:\n  basic:\n    factory: giftless.transfer.basic_streaming:factory\n"
-                "    options:\n      storage_class: giftless.storage.local_storage:LocalStorage\n"
-                f"      storage_options:\n        path: {storage}\n"
-                "PRE_AUTHORIZED_ACTION_PROVIDER:\n  options:\n    private_key: vostmount-bench-key-0123456789abcdef\n")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        lfs_port = probe.getsockname()[1]
-    proc = subprocess.Popen([os.environ["GIFTLESS_PYTHON"], "-m", "flask", "--app", "giftless.wsgi_entrypoint", "run",
-                             "--host", "127.0.0.1", "--port", str(lfs_port)], env=dict(os.environ, GIFTLESS_CONFIG_FILE=config),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    atexit.register(proc.kill)
-    deadline = time.time() + 30
-    while True:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", lfs_port)) == 0:
-                break
-        if time.time() > deadline:
-            sys.exit("bench: giftless did not listen")
-        time.sleep(0.1)
-    return f"http://127.0.0.1:{lfs_port}/bench/data.git/info/lfs"
-
-
 def lfs_rows(env):
     """A 1 GiB file in LFS on the server (its object on giftless, named by the repository's
     .lfsconfig), read through a new mount of the URL against `git lfs pull` of that object."""
     size = (64 if args.quick else 1024) << 20
-    endpoint = start_giftless()
+    endpoint = start_giftless(work) + "/data.git/info/lfs"
     tree = f"{work}/lfs-work"
     subprocess.run(["git", "clone", "-q", "--no-checkout", server, tree], check=True)
     git_in = lambda *a: subprocess.run(["git", "-C", tree, *a], check=True, stdout=subprocess.DEVNULL,
