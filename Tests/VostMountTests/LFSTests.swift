@@ -106,14 +106,8 @@ import TestSupport
         let mount = try Mount(repo, in: dir)
         defer { mount.unmount() }
         #expect(contents(mount.path("README")) == "hello\n")
-        let work = dir.sub("work")
-        try run(["git", "clone", "-q", repo, work], env: gitEnv)
-        try run(["sh", "-c", "mkdir data && printf '*.bin filter=lfs diff=lfs merge=lfs -text\\n' > data/.gitattributes"
-                 + " && head -c 200000 /dev/urandom > data/late.bin"], cwd: work)
-        try run(["git", "-c", "filter.lfs.clean=git-lfs clean -- %f", "-c", "filter.lfs.required=true", "add", "."], cwd: work, env: gitEnv)
-        try run(["git", "commit", "-q", "-m", "late"], cwd: work, env: gitEnv)
+        let work = try Self.pushPointerWithoutObject(to: repo, in: dir)
         #expect(try run(["git", "show", "HEAD:data/late.bin"], cwd: work, env: gitEnv).hasPrefix("version https://git-lfs"))
-        try run(["git", "push", "-q", "--no-verify", "origin", "main"], cwd: work, env: gitEnv)
         #expect(!FileManager.default.fileExists(atPath: "\(repo)/lfs"), "the push sent no LFS object")
         #expect(eventually(within: 10) { FileManager.default.fileExists(atPath: mount.path("data/late.bin")) })
         #expect(try run(["stat", "-c", "%s", mount.path("data/late.bin")]) == "200000\n")
@@ -128,13 +122,7 @@ import TestSupport
         let dir = TempDir("lfs-unreadable-attributes")
         let repo = dir.sub("repo.git")
         try Cluster.makeServer(repo, seed: ["README": "hello\n"], scratch: dir.sub("seed"))
-        let work = dir.sub("work")
-        try run(["git", "clone", "-q", repo, work], env: gitEnv)
-        try run(["sh", "-c", "mkdir data && printf '*.bin filter=lfs diff=lfs merge=lfs -text\\n' > data/.gitattributes"
-                 + " && head -c 200000 /dev/urandom > data/late.bin"], cwd: work)
-        try run(["git", "-c", "filter.lfs.clean=git-lfs clean -- %f", "-c", "filter.lfs.required=true", "add", "."], cwd: work, env: gitEnv)
-        try run(["git", "commit", "-q", "-m", "late"], cwd: work, env: gitEnv)
-        try run(["git", "push", "-q", "--no-verify", "origin", "main"], cwd: work, env: gitEnv)
+        try Self.pushPointerWithoutObject(to: repo, in: dir)
         let attributes = try run(["git", "--git-dir=\(repo)", "rev-parse", "main:data/.gitattributes"]).trimmingCharacters(in: .whitespacesAndNewlines)
         try FileManager.default.removeItem(atPath: "\(repo)/objects/\(attributes.prefix(2))/\(attributes.dropFirst(2))")
         let mount = try Mount(repo, in: dir, arguments: ["--read-only"])
@@ -143,6 +131,21 @@ import TestSupport
         let (status, message) = try runFailing(["cat", mount.path("data/late.bin")])
         #expect(status != 0 && message.contains("Input/output error"), "\(message)")
         #expect(contents(mount.path("README")) == "hello\n")
+    }
+
+    /// Commits `data/.gitattributes` naming LFS and `data/late.bin` (200,000 random bytes) as
+    /// its pointer in a clone of `repo`, and pushes them without the object (`--no-verify`:
+    /// git lfs's pre-push hook does not run); returns the clone.
+    @discardableResult
+    static func pushPointerWithoutObject(to repo: String, in dir: TempDir) throws -> String {
+        let work = dir.sub("work")
+        try run(["git", "clone", "-q", repo, work], env: gitEnv)
+        try run(["sh", "-c", "mkdir data && printf '*.bin filter=lfs diff=lfs merge=lfs -text\\n' > data/.gitattributes"
+                 + " && head -c 200000 /dev/urandom > data/late.bin"], cwd: work)
+        try run(["git", "-c", "filter.lfs.clean=git-lfs clean -- %f", "-c", "filter.lfs.required=true", "add", "."], cwd: work, env: gitEnv)
+        try run(["git", "commit", "-q", "-m", "late"], cwd: work, env: gitEnv)
+        try run(["git", "push", "-q", "--no-verify", "origin", "main"], cwd: work, env: gitEnv)
+        return work
     }
 
     /// `--no-lfs` shows what the commits hold: the pointers.
