@@ -35,28 +35,33 @@ public struct CommitSummary: Sendable, Equatable {
 
 extension Store {
     /// The repository's commit-graph, re-read when git has replaced it (`git maintenance`,
-    /// `git gc`, `git commit-graph write`): checked by the identity of its files, a `stat`
-    /// or two per call.
+    /// `git gc`, `git commit-graph write`): checked by the identity of its files at most once
+    /// a second (every lookup of a history folder asks; a graph a second old is still right,
+    /// only perhaps missing the newest commits, which are then read as objects).
     var commitGraph: CommitGraph? {
+        let now = DispatchTime.now().uptimeNanoseconds
+        if let fresh = graphCache.withLock({ now &- $0.checked < 1_000_000_000 && $0.checked != 0 ? $0 : nil }) { return fresh.graph }
         let info = objectsDirectory + "/info"
         let stamp = [info + "/commit-graph", info + "/commit-graphs/commit-graph-chain"].map { path -> [Int] in
             var s = stat()
             guard stat(path, &s) == 0 else { return [] }
             return [Int(s.st_ino), Int(s.st_size), Int(s.st_mtim.tv_sec), Int(s.st_mtim.tv_nsec)]
         }
-        if let known = graphCache.withLock({ $0.stamp == stamp ? $0 : nil }) { return known.graph }
+        if let known = graphCache.withLock({ cache -> GraphCacheEntry? in
+            guard cache.stamp == stamp else { return nil }
+            cache.checked = now
+            return cache
+        }) { return known.graph }
         let graph = CommitGraph.load(objectsDirectory: objectsDirectory, repositoryPath: path)
-        graphCache.withLock { $0 = GraphCacheEntry(stamp: stamp, graph: graph) }
+        graphCache.withLock { $0 = GraphCacheEntry(stamp: stamp, graph: graph, checked: now) }
         return graph
     }
 
     /// A commit's summary: from the commit-graph if it holds the commit, else from the
     /// commit object (parsed only up to its committer line, cached apart from full commits).
     public func summary(of id: ObjectID) throws -> CommitSummary {
-        if let graph = commitGraph, let position = graph.position(of: id), let found = graph.commit(at: position) {
-            return try summary(found, in: graph)
-        }
-        return try objectSummary(id)
+        var walk = firstParentWalk(from: id)
+        return try walk.next()!  // a walk's first step is its start (or throws)
     }
 
     func objectSummary(_ id: ObjectID) throws -> CommitSummary {
@@ -71,18 +76,6 @@ extension Store {
         return found
     }
 
-    /// The graph's record as a summary (its parent's name read from the graph too).
-    fileprivate func summary(_ found: GraphCommit, in graph: CommitGraph) throws -> CommitSummary {
-        var parent: ObjectID?
-        if let position = found.firstParent {
-            // A parent the graph cannot name is a damaged graph: the commit object says.
-            guard let record = graph.commit(at: position) else { return try objectSummary(found.id) }
-            parent = record.id
-        }
-        return CommitSummary(id: found.id, tree: found.tree, firstParent: parent,
-                             time: Date(timeIntervalSince1970: TimeInterval(found.time)), graphPosition: found.position)
-    }
-
     /// The commit whose name starts with `hex` (4 to 40 digits), without looking at refs:
     /// nil if no object has that prefix or it is not a commit; `invalidRevision` if several
     /// objects share it.
@@ -94,7 +87,7 @@ extension Store {
 
     /// First-parent history from `start` back, newest first, one summary at a time.
     public func firstParentWalk(from start: ObjectID) -> FirstParentWalk {
-        FirstParentWalk(store: self, graph: commitGraph, next: start)
+        FirstParentWalk(store: self, graph: commitGraph, start: start)
     }
 }
 
@@ -102,6 +95,8 @@ extension Store {
 struct GraphCacheEntry: Sendable {
     var stamp: [[Int]] = []
     var graph: CommitGraph?
+    /// When the stamp was last compared (uptime ns), 0 never.
+    var checked: UInt64 = 0
 }
 
 /// First-parent history, newest first, reading the commit-graph where it holds the commits
@@ -109,32 +104,60 @@ struct GraphCacheEntry: Sendable {
 public struct FirstParentWalk {
     let store: Store
     let graph: CommitGraph?
-    private var upcoming: ObjectID?
+    /// The next commit: its graph record, read once (its parent's is read when it is
+    /// returned, for the parent's name), or its name where the graph does not hold it.
+    private enum Upcoming {
+        case graph(GraphCommit)
+        case object(ObjectID)
+        case done
+    }
+    private var upcoming: Upcoming
     /// Graph steps taken: a chain of graph positions longer than the graph has commits loops,
     /// which only a damaged or crafted graph can do.
     private var graphSteps = 0
 
-    init(store: Store, graph: CommitGraph?, next: ObjectID) {
+    init(store: Store, graph: CommitGraph?, start: ObjectID) {
         self.store = store
         self.graph = graph
-        upcoming = next
+        upcoming = Self.locate(start, in: graph)
+    }
+
+    /// Where the walk finds `id`: in the graph if it holds it, else as an object to read.
+    private static func locate(_ id: ObjectID, in graph: CommitGraph?) -> Upcoming {
+        if let graph, let position = graph.position(of: id), let record = graph.commit(at: position) { return .graph(record) }
+        return .object(id)
     }
 
     /// The next commit, or nil past the root.
     public mutating func next() throws -> CommitSummary? {
-        guard let id = upcoming else { return nil }
-        let found: CommitSummary
-        if let graph, let position = graph.position(of: id), let record = graph.commit(at: position) {
+        switch upcoming {
+        case .done:
+            return nil
+        case .object(let id):
+            let found = try store.objectSummary(id)
+            upcoming = found.firstParent.map { Self.locate($0, in: graph) } ?? .done
+            return found
+        case .graph(let record):
             graphSteps += 1
-            guard graphSteps <= graph.count else {
-                throw SnapshotError.git(code: -1, klass: 0, message: "the commit-graph's history of \(id) loops")
+            guard let graph, graphSteps <= graph.count else {
+                throw SnapshotError.git(code: -1, klass: 0, message: "the commit-graph's history of \(record.id) loops")
             }
-            found = try store.summary(record, in: graph)
-        } else {
-            found = try store.objectSummary(id)
+            var parent: ObjectID?
+            if let position = record.firstParent {
+                // A parent the graph cannot name is a damaged graph: the commit object says.
+                guard let parentRecord = graph.commit(at: position) else {
+                    let found = try store.objectSummary(record.id)
+                    upcoming = found.firstParent.map { .object($0) } ?? .done
+                    return found
+                }
+                parent = parentRecord.id
+                upcoming = .graph(parentRecord)
+            } else {
+                upcoming = .done
+            }
+            return CommitSummary(id: record.id, tree: record.tree, firstParent: parent,
+                                 time: Date(timeIntervalSince1970: TimeInterval(record.time)), graphPosition: record.position)
         }
-        upcoming = found.firstParent
-        return found
     }
 
     /// Whether `commit` may have changed the path `keys` stand for, against its first parent:
