@@ -88,6 +88,10 @@ import TestSupport
         let (daemon, server, gitURL) = try Self.server(dir)
         defer { daemon.stop() }
         let url = transport == "git" ? gitURL : "file://\(server)"
+        // A symlink in the folder a person lists below: its target comes with the listing.
+        let link = "commit refs/heads/main\ncommitter T <t@t> 1900000000 +0000\ndata 5\nlink\nfrom refs/heads/main^0\n"
+            + "M 120000 inline src0/part4/link\ndata 11\nelsewhere.c\n\n"
+        try run(["git", "--git-dir=\(server)", "fast-import", "--quiet"], stdin: Data(link.utf8))
         let clone = dir.sub("cache/data.git")
         let mount = try Mount(url, in: dir, arguments: ["--repo", clone])
         defer { mount.unmount() }
@@ -107,10 +111,14 @@ import TestSupport
         #expect(try Self.promisorPacks(clone) - packs <= 2, "tar of 25 files")
         let name = String(listing.first?.split(separator: " ").last ?? "")
         #expect(contents(mount.path("\(folder)/\(name)")) == (try Self.git(server, "show", "main:\(folder)/\(name)")))
-        // A folder listed, then one of its files read a while later (a person, not a program
-        // reading it through): that file alone is fetched.
+        // A folder listed (its symlink's target fetched with it, no file's content), then one
+        // of its files read a while later (a person, not a program reading it through): that
+        // file alone is fetched.
         let other = "src0/part4"
+        let listed = try Self.localBlobs(clone)
         let other0 = try run(["ls", "-l", mount.path(other)]).split(separator: "\n").dropFirst().first
+        #expect(try Self.localBlobs(clone) == listed + 1, "ls -l fetched more than the symlink's target")
+        #expect(try run(["readlink", mount.path("\(other)/link")]) == "elsewhere.c\n")
         let otherName = String(other0?.split(separator: " ").last ?? "")
         let blobsBefore = try Self.localBlobs(clone)
         Thread.sleep(forTimeInterval: 1.5)  // the time that tells a person from a program, not synchronisation

@@ -180,28 +180,31 @@ extension Store {
     /// complete repository or when every blob is here.
     public func fetchMissingBlobs(inTree id: ObjectID) throws {
         guard promised != nil else { return }
-        try fetchMissingBlobs(try tree(id).entries.filter { $0.mode.isFile || $0.mode == .symlink }.map(\.id))
+        let entries = try tree(id).entries
+        try fetchMissingBlobs(entries.filter { $0.mode.isFile }.map(\.id), symlinks: entries.filter { $0.mode == .symlink }.map(\.id))
     }
 
     /// Fetches, in one request, those of `blobs` this partial clone lacks.
     ///
     /// Where the server answers `object-info` (`ObjectInfo`), only their sizes are asked (and
     /// the contents of those small enough to be LFS pointers, in a repository that uses LFS:
-    /// telling a pointer needs its text); the contents then come when read, the rest of the
-    /// folder with the second file read.
-    public func fetchMissingBlobs(_ blobs: [ObjectID]) throws {
+    /// telling a pointer needs its text); the contents then come when read (see
+    /// `PromisedObjects.folders`). `symlinks` come whole, a few bytes each: `ls -l`, `find`
+    /// and `tar` read every target, and a target read alone would bring the whole folder.
+    public func fetchMissingBlobs(_ blobs: [ObjectID], symlinks: [ObjectID] = []) throws {
         guard let promised else { return }
-        let missing = git { repo in blobs.filter { !repo.exists($0) } }
-        // Listed again (a long listing is read in several calls): its sizes are known already.
-        guard !missing.isEmpty, missing.contains(where: { promised.knownSize($0) == nil }) else { return }
-        promised.noteFolder(missing)
-        if promised.learnSizes(missing) {
-            guard lfsInUse.load(ordering: .relaxed) else { return }
-            let small = missing.filter { (promised.knownSize($0) ?? 0) <= LFSPointer.maxLength }
-            if !small.isEmpty { try fetchPromised(small, readingAhead: false) }
-            return
+        let (missing, contents) = git { repo in (blobs.filter { !repo.exists($0) }, symlinks.filter { !repo.exists($0) }) }
+        var wanted = contents
+        // A folder listed again (a long listing is read in several calls) knows its sizes.
+        if !missing.isEmpty, missing.contains(where: { promised.knownSize($0) == nil }) {
+            promised.noteFolder(missing)
+            if !promised.learnSizes(missing) {
+                wanted += missing
+            } else if lfsInUse.load(ordering: .relaxed) {
+                wanted += missing.filter { (promised.knownSize($0) ?? 0) <= LFSPointer.maxLength }
+            }
         }
-        try fetchPromised(missing, readingAhead: false)
+        if !wanted.isEmpty { try fetchPromised(wanted, readingAhead: false) }
     }
 
     /// Fetches missing objects from the promisor remote and makes them readable; one object
