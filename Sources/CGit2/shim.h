@@ -2,6 +2,7 @@
 #define VOSTMOUNT_CGIT2_SHIM_H
 #include <git2.h>
 #include <git2/sys/odb_backend.h>
+#include <git2/sys/repository.h>
 #include <sys/types.h>
 #include <zlib.h>
 

@@ -89,6 +89,10 @@ struct VostMount: ParsableCommand {
                                                         valueName: "seconds"))
     var lfsTimeout: String?
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("For a partial clone (a URL mount): keep at most SIZE (bytes, or with k, M, G) of the file contents fetched when read, least recently read dropped first (default: a tenth of the free space).",
+                                                        valueName: "size"))
+    var cacheSize: String?
+
     @Flag(help: "Show notes as extended attributes of history folders (user.vost.note.NAMESPACE on MNT/@REV, MNT/@/log/ENTRY...); costs ls -l two round trips per name.")
     var notes = false
 
@@ -215,6 +219,15 @@ struct VostMount: ParsableCommand {
         if let given = ArgumentChecks.Given(lfsTimeout, "--lfs-timeout", mountOptions.lfsTimeout, "lfs_timeout") {
             config.lfsTimeout = try ArgumentChecks.seconds(given, zeroAllowed: false)
         }
+        if let given = ArgumentChecks.Given(cacheSize, "--cache-size", mountOptions.cacheSize, "cache_size") {
+            let bytes = try ArgumentChecks.size(given)
+            guard store.isPartialClone else {
+                throw Preflight.Failure("\(given.shown): \(repository) is a complete repository, which fetches nothing to keep")
+            }
+            store.limitFetchedContent(to: bytes)
+        } else if store.isPartialClone {
+            store.limitFetchedContent(to: Self.defaultCacheSize(repository: store.path))
+        }
         let logFile = try DaemonLog.open(explicit: log, repository: store.path)
         config.logDescriptor = logFile?.fd
         config.logPath = logFile?.path
@@ -229,6 +242,13 @@ struct VostMount: ParsableCommand {
         let logger = Logger(label: "vostmount")
         let fs = try Filesystem(store: store, config: config, logger: logger)
         try Session.run(fs, mountpoint: mountpoint, options: mountOptions.kernel, foreground: foreground || debug, debug: debug)
+    }
+
+    /// A tenth of the space free for the repository's file system when it is mounted.
+    static func defaultCacheSize(repository: String) -> Int {
+        var info = statvfs()
+        guard statvfs(repository, &info) == 0 else { return 1 << 30 }  // the clone was just opened: 1 GiB if the question fails
+        return Int(info.f_bavail) * Int(info.f_frsize) / 10
     }
 
     /// Where URL mounts keep their clones: `$XDG_CACHE_HOME/vostmount`, else `~/.cache/vostmount`.

@@ -17,6 +17,8 @@ extension Filesystem {
         poller.onTick = { [weak self] in self?.tick() }
         poller.start()
         remoteSync?.start()
+        // A partial clone mounted with a smaller --cache-size than last time.
+        store.trimFetchedContent()
     }
 
     /// A merge into the branch kept versions beside the one that won: shown in `@/status`

@@ -155,6 +155,7 @@ final class LFSDownloads: @unchecked Sendable {
             }
         }
         if let failure { throw SnapshotError.io(errno: EIO, failure) }
+        store.noteFetchedLFSObject(pointer)
     }
 
     // MARK: Running one download

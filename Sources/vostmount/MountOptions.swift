@@ -1,6 +1,6 @@
 /// `-o` options, as given on the command line or by `mount.fuse3` from /etc/fstab: ours
 /// (`branch=`, `ref=`, `remote=`, `fetch_interval=`, `push_timeout=`, `notes`, `nolfs`, `lfs_threshold=`,
-/// `lfs_fetch=`, `lfs_timeout=`, `nopassthrough`) are taken out, the kernel's and libfuse's are passed on, and the
+/// `lfs_fetch=`, `lfs_timeout=`, `nopassthrough`, `cache_size=`) are taken out, the kernel's and libfuse's are passed on, and the
 /// ones only `mount(8)` cares about (`defaults`, `noauto`, `user`, `_netdev`...) are dropped.
 struct MountOptions {
     var branch: String?
@@ -16,6 +16,8 @@ struct MountOptions {
     /// `lfs_fetch=all|open`, `lfs_timeout=SECONDS`: as `--lfs-fetch`, `--lfs-timeout`.
     var lfsFetch: String?
     var lfsTimeout: String?
+    /// `cache_size=SIZE`: as `--cache-size`.
+    var cacheSize: String?
     /// `nopassthrough`: as `--no-passthrough`.
     var noPassthrough = false
     var remote: String?
@@ -57,6 +59,8 @@ struct MountOptions {
                     lfsTimeout = String(option.dropFirst(12))
                 } else if option.hasPrefix("lfs_threshold=") {
                     lfsThreshold = String(option.dropFirst(14))
+                } else if option.hasPrefix("cache_size=") {
+                    cacheSize = String(option.dropFirst(11))
                 } else if option == "nonempty" {
                     nonEmpty = true
                 } else if option == "ro" {

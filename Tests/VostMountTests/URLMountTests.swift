@@ -205,11 +205,16 @@ import TestSupport
         let daemon = try GitDaemon(base: dir.path)
         defer { daemon.stop() }
         let clone = dir.sub("url-clone.git")
-        let mount = try Mount(daemon.url("server.git"), in: dir, arguments: ["--repo", clone], name: "url")
+        let mount = try Mount(daemon.url("server.git"), in: dir, arguments: ["--repo", clone, "--cache-size", "1M"], name: "url")
         defer { mount.unmount() }
         #expect(!localStoreHas(clone, oid))
         #expect(LFSRemoteTests.size(mount.path("big.bin")) == 2_000_000)
         #expect(FileManager.default.contents(atPath: mount.path("big.bin")) == content)
         #expect(localStoreHas(clone, oid))
+        // Past --cache-size, a downloaded object goes once not read for a while, and comes
+        // back when read again (through the commit's folder: the kernel holds the tip's file).
+        #expect(eventually(within: 30) { !localStoreHas(clone, oid) })
+        let tip = try Self.git(clone, "rev-parse", "main").prefix(12)
+        #expect(FileManager.default.contents(atPath: mount.path("@\(tip)/big.bin")) == content)
     }
 }

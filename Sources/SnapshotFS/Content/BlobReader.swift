@@ -21,6 +21,8 @@ public final class BlobReader: @unchecked Sendable {
     private var whole: [UInt8]?
     private var window: ForwardWindow?
     private var useSpool = false
+    /// A partial clone's blob was seen here, once (`read`).
+    private var checkedLocal = false
 
     /// Blobs up to this size are read whole: one inflate, then slices.
     public static let wholeLimit = 8 << 20
@@ -41,9 +43,11 @@ public final class BlobReader: @unchecked Sendable {
         if lfs, let pointer = try store.lfsPointer(id) {
             self.size = pointer.size
             lfsObject = LFSObjectFile(store: store, pointer: pointer)
+            store.noteContentRead(id, lfs: pointer)
         } else {
             self.size = try store.blobSize(id)
             lfsObject = nil
+            store.noteContentRead(id, lfs: nil)
         }
     }
 
@@ -77,6 +81,12 @@ public final class BlobReader: @unchecked Sendable {
         guard offset >= 0, offset < end else { return [] }
         if let lfsObject { return try lfsObject.read(from: offset, to: end) }
         if size > Self.wholeLimit {
+            // A partial clone's blob whose size the server told is not here yet (or was
+            // dropped from the cache): fetched first, so that it streams, never read whole.
+            if store.promised != nil, !lock.withLock({ checkedLocal }) {
+                try store.ensureLocal(id)
+                lock.withLock { checkedLocal = true }
+            }
             if let bytes = try readForward(from: offset, to: end) { return bytes }
             if let spool = try store.spools.spool(for: id, size: size, store: store) {
                 do {

@@ -8,7 +8,7 @@ import Foundation
 /// value that may then be shared freely.
 final class GitRepository {
     let pointer: OpaquePointer
-    private let odb: OpaquePointer
+    private var odb: OpaquePointer
     /// The repository directory (`data.git`), with no trailing slash.
     let path: String
     /// Refs whose reflog file is known to exist (see `updateRef`).
@@ -79,6 +79,19 @@ final class GitRepository {
         var type = GIT_OBJECT_INVALID
         try check(git_odb_read_header(&size, &type, odb, &oid), "object \(id)")
         return (type, size)
+    }
+
+    /// Opens the object database again: libgit2 keeps every pack it opened (a removed one
+    /// too, still read through its open descriptor) for as long as the database lives.
+    func reopenObjects() throws {
+        // Drops the repository's odb, config and refdb, each opened again when next needed
+        // (the identity set on it stays); the old odb, and its packs, close with our
+        // reference, given up only once the new one is open.
+        git_repository__cleanup(pointer)
+        var fresh: OpaquePointer?
+        try check(git_repository_odb(&fresh, pointer), "cannot open the object database")
+        git_odb_free(odb)
+        odb = fresh!
     }
 
     /// Rescans the pack directory, so a pack written by us (or by `git gc`) is seen at once.

@@ -37,15 +37,25 @@ final class PackIndex: Sendable {
                 order = data[at + i] < key[i] ? -1 : 1
                 break
             }
-            if order == 0 {
-                let offsets = names + count * 24
-                let small = Self.u32(data, offsets + mid * 4)
-                guard small & 0x8000_0000 != 0 else { return Int(small) }
-                let large = offsets + count * 4 + Int(small & 0x7FFF_FFFF) * 8
-                return Int(Self.u32(data, large)) << 32 | Int(Self.u32(data, large + 4))
-            }
+            if order == 0 { return offset(at: mid) }
             if order < 0 { low = mid + 1 } else { high = mid }
         }
         return nil
+    }
+}
+
+extension PackIndex {
+    /// The offset of every object of the pack, in the order of their names.
+    var offsets: [Int] { (0..<count).compactMap(offset(at:)) }
+
+    /// The offset of the `index`th object: 31 bits, or a pointer into the 64-bit table; nil
+    /// where that pointer leads outside the file (a damaged or crafted index).
+    private func offset(at index: Int) -> Int? {
+        let table = 8 + 1024 + count * 24
+        let small = Self.u32(data, table + index * 4)
+        guard small & 0x8000_0000 != 0 else { return Int(small) }
+        let large = table + count * 4 + Int(small & 0x7FFF_FFFF) * 8
+        guard large + 8 <= data.count else { return nil }
+        return Int(Self.u32(data, large)) << 32 | Int(Self.u32(data, large + 4))
     }
 }

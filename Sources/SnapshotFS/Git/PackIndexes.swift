@@ -42,6 +42,13 @@ final class PackIndexes: @unchecked Sendable {
         scanned = -Double.infinity
     }
 
+    /// Forgets the indexes whose files are gone (packs dropped from a partial clone's cache).
+    func forgetRemoved() {
+        lock.lock()
+        defer { lock.unlock() }
+        indexes = indexes.filter { FileManager.default.fileExists(atPath: "\(packDirectory)/\($0.key)") }
+    }
+
     private func search(_ id: ObjectID) -> (pack: String, offset: Int)? {
         for index in indexes.values {
             if let offset = index.offset(of: id) { return (index.packPath, offset) }

@@ -11,7 +11,10 @@ enum PackStream {
     /// tries elsewhere). Throws on a damaged pack.
     static func open(_ id: ObjectID, store: Store) throws -> (any BlobStream)? {
         guard let (pack, offset) = store.packs.locate(id) else { return nil }
-        let file = try PackFile(path: pack)
+        let file: PackFile
+        do { file = try PackFile(path: pack) } catch SnapshotError.io(ENOENT, _) {
+            return nil  // dropped from a partial clone's cache since: read elsewhere, or fetched again
+        }
         let entry = try file.entry(at: offset)
         switch entry.kind {
         case .whole(let type):

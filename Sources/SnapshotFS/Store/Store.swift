@@ -46,6 +46,8 @@ public final class Store: @unchecked Sendable {
     let packs: PackIndexes
     /// A partial clone's missing objects, fetched when needed; nil for a complete repository.
     let promised: PromisedObjects?
+    /// What a partial clone fetched when read, within a bound; nil for a complete repository.
+    let fetched: FetchedContent?
     /// Inflated large blobs, shared by every reader (see `BlobReader`): at most 4 GiB of
     /// unlinked files in `scratchDirectory`.
     let spools = SpoolCache(capacity: 4 << 30)
@@ -63,6 +65,7 @@ public final class Store: @unchecked Sendable {
         fanOut = FanOutDirectories(objectsDirectory: objectsDirectory)
         packs = PackIndexes(objectsDirectory: objectsDirectory)
         promised = PromisedObjects.remote(of: repo).map { PromisedObjects(remote: $0.name, repository: repo.path, url: $0.url) }
+        fetched = promised.map { _ in FetchedContent(repository: repo.path, limit: .max) }
         try repo.setIdentity(name: self.committer.name, email: self.committer.email)
         repository = Locked(repo)
     }

@@ -220,5 +220,6 @@ extension Store {
             try git { try $0.refresh() }
             packs.rescanSoon()
         }
+        trimFetchedContent()
     }
 }

@@ -74,9 +74,20 @@ extension Filesystem {
             "passthrough": backingFiles.wanted,
             "passthroughOpens": backingFiles.backedOpens,
             // A partial clone (a URL mount): file contents fetched from its promisor remote
-            // since the mount started, in how many fetches, and objects being fetched now.
-            "partialClone": store.promisedStatus.map { ["fetchedObjects": $0.fetchedObjects, "fetches": $0.fetches,
-                                                         "objectsInFlight": $0.inFlight] as [String: Any] } ?? null,
+            // since the mount started, in how many fetches, and objects being fetched now;
+            // the bytes of fetched contents kept (packs and LFS objects) and their bound
+            // (--cache-size), and what was dropped to stay within it.
+            "partialClone": store.promisedStatus.map { promised in
+                var shown: [String: Any] = ["fetchedObjects": promised.fetchedObjects, "fetches": promised.fetches,
+                                            "objectsInFlight": promised.inFlight]
+                if let cache = store.fetchedContentStatus {
+                    shown["cacheBytes"] = cache.used
+                    shown["cacheLimit"] = cache.limit
+                    shown["droppedFromCache"] = cache.droppedItems
+                    shown["droppedBytes"] = cache.droppedBytes
+                }
+                return shown
+            } ?? null,
         ]
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) else {
             return Array("{}\n".utf8)

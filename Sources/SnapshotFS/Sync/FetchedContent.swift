@@ -1,0 +1,238 @@
+import Foundation
+
+/// The file contents a partial clone fetched when they were read (its blob-only promisor
+/// packs, and the LFS objects it downloaded), kept within `limit` bytes: past it, what was
+/// read least recently is dropped first, and comes back from the remote when read again.
+///
+/// Only what the remote gave is ever dropped, so nothing not yet pushed can be: a pack is a
+/// candidate only when it is a promisor pack (`.promisor`: the promisor remote sent it) that
+/// holds nothing but blobs, which is what a lazy fetch makes (`PromisedObjects`); the clone's
+/// own pack (commits and trees), the packs and loose objects we write (commits not pushed
+/// yet) and the packs `git gc` makes are never candidates, nor is a pack with a `.keep`. An
+/// LFS object is a candidate only when it was downloaded here (listed in
+/// `vostmount-fetched-lfs`), never one written through the mount. A pack goes whole: the
+/// folder a program read through comes and goes as one.
+///
+/// When content was read last is kept in memory and, at most once a minute per item, as the
+/// mtime of the pack's `.promisor` file (of the LFS object), so that the next mount knows it.
+/// A pack or object read or fetched less than `grace` seconds ago is not dropped: a reader
+/// has just been promised it. A reader that loses the race anyway (it found the object in a
+/// pack dropped since) fetches it again (`Store.present`).
+///
+/// Thread-safe: `lock` guards the fields below it; passes that drop files run one at a time
+/// on `queue`. libgit2 1.5 keeps a removed pack open, and reads it, until its object
+/// database is opened again: a pass that removed packs reopens it (`reopen`), so the space
+/// is given back at once.
+final class FetchedContent: @unchecked Sendable {
+    // @unchecked: the mutable fields are under `lock`.
+    private let repository: String
+    private var packDirectory: String { repository + "/objects/pack" }
+    /// The LFS objects downloaded here, one SHA-256 per line.
+    private var lfsList: String { repository + "/vostmount-fetched-lfs" }
+    private let queue = DispatchQueue(label: "vostmount.fetched-content")
+    static let grace: Double = 5
+    static let touchEvery: Double = 60
+
+    private let lock = NSLock()
+    /// Bytes kept at most (`--cache-size`).
+    private(set) var limit: Int
+    /// Seconds since 1970 of the last read, by item key (a pack's path without `.pack`, an
+    /// LFS object's path), and of the last mtime written.
+    private var lastRead: [String: Double] = [:]
+    private var touched: [String: Double] = [:]
+    /// Whether each promisor pack holds only blobs (a pack never changes once named).
+    private var blobOnly: [String: Bool] = [:]
+    /// Bytes of candidates at the last pass, and items and bytes dropped since the mount.
+    private var used = 0
+    private var dropped = (items: 0, bytes: 0)
+    private var passQueued = false
+
+    init(repository: String, limit: Int) {
+        self.repository = repository
+        self.limit = limit
+    }
+
+    struct Status { let used: Int; let limit: Int; let droppedItems: Int; let droppedBytes: Int }
+    var status: Status { lock.withLock { Status(used: used, limit: limit, droppedItems: dropped.items, droppedBytes: dropped.bytes) } }
+
+    func setLimit(_ bytes: Int) { lock.withLock { limit = bytes } }
+
+    // MARK: Reads
+
+    /// Notes that the pack at `packPath` (`.../pack-X.pack`) was read.
+    func noteRead(pack packPath: String) {
+        guard packPath.hasSuffix(".pack") else { return }
+        let key = String(packPath.dropLast(5))
+        noteRead(key: key, mtimeOf: key + ".promisor")
+    }
+
+    /// Notes that the LFS object at `path` was read.
+    func noteRead(lfsObject path: String) { noteRead(key: path, mtimeOf: path) }
+
+    private func noteRead(key: String, mtimeOf file: String) {
+        let now = Date().timeIntervalSince1970
+        let touch: Bool = lock.withLock {
+            lastRead[key] = now
+            guard now - (touched[key] ?? 0) >= Self.touchEvery else { return false }
+            touched[key] = now
+            return true
+        }
+        // Only where it exists (`utimensat` creates nothing); a pack we wrote has no .promisor.
+        if touch { _ = utimensat(AT_FDCWD, file, nil, 0) }  // a failure only loses the order at the next mount
+    }
+
+    /// Records an LFS object downloaded from the remote, so that it may be dropped later.
+    func noteFetched(lfsOID oid: String, path: String) {
+        lock.withLock {
+            lastRead[path] = Date().timeIntervalSince1970
+            guard let out = FileHandle(forUpdatingAtPath: lfsList) ?? create(lfsList) else { return }
+            defer { try? out.close() }  // read-only use of nothing: a close error loses nothing written
+            _ = try? out.seekToEnd()
+            try? out.write(contentsOf: Data((oid + "\n").utf8))  // unlisted, it is only never dropped
+        }
+    }
+
+    private func create(_ path: String) -> FileHandle? {
+        FileManager.default.createFile(atPath: path, contents: nil) ? FileHandle(forUpdatingAtPath: path) : nil
+    }
+
+    // MARK: Dropping
+
+    /// Runs a pass soon (after a fetch, at the mount): at most one queued at a time.
+    func trimSoon(after delay: Double = 0, reopen: @escaping @Sendable () -> Void) {
+        let queue = lock.withLock { () -> Bool in
+            defer { passQueued = true }
+            return !passQueued
+        }
+        guard queue else { return }
+        self.queue.asyncAfter(deadline: .now() + delay) { [self] in
+            lock.withLock { passQueued = false }
+            let (retry, droppedPacks) = trim()
+            if droppedPacks { reopen() }
+            if let retry { trimSoon(after: retry, reopen: reopen) }
+        }
+    }
+
+    /// One pass: drops the least recently read candidates until they fit in `limit`. Returns
+    /// in how many seconds to look again when some could not go yet (read within `grace`),
+    /// and whether packs were dropped.
+    private func trim() -> (retry: Double?, droppedPacks: Bool) {
+        let items = candidates()
+        let total = items.reduce(0) { $0 + $1.size }
+        let limit = lock.withLock { () -> Int in
+            used = total
+            return self.limit
+        }
+        var over = total - limit
+        guard over > 0 else { return (nil, false) }
+        let now = Date().timeIntervalSince1970
+        var wait: Double?
+        var droppedLFS: Set<String> = []
+        var droppedPacks = false
+        for item in items.sorted(by: { $0.lastRead < $1.lastRead }) where over > 0 {
+            let age = now - item.lastRead
+            if age < Self.grace {
+                wait = min(wait ?? Self.grace, Self.grace - age + 0.1)
+                continue
+            }
+            // The index first: a reader scanning the folder must not find an index whose
+            // pack is gone. A file that cannot be removed stays counted at the next pass.
+            let removed = item.files.allSatisfy { unlink($0) == 0 || errno == ENOENT }
+            guard removed else { continue }
+            over -= item.size
+            if let oid = item.lfsOID { droppedLFS.insert(oid) } else { droppedPacks = true }
+            lock.withLock {
+                dropped.items += 1
+                dropped.bytes += item.size
+                used -= item.size
+                lastRead[item.key] = nil
+            }
+        }
+        if !droppedLFS.isEmpty { forgetLFS(droppedLFS) }
+        return (wait, droppedPacks)
+    }
+
+    private struct Item {
+        let key: String
+        let files: [String]
+        let size: Int
+        let lastRead: Double
+        var lfsOID: String?
+    }
+
+    private func candidates() -> [Item] {
+        var items: [Item] = []
+        // A folder that cannot be listed holds no candidate this pass.
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: packDirectory)) ?? []
+        let present = Set(names)
+        for name in names where name.hasSuffix(".promisor") {
+            let base = String(name.dropLast(9))
+            guard present.contains(base + ".pack"), present.contains(base + ".idx"), !present.contains(base + ".keep") else { continue }
+            let key = packDirectory + "/" + base
+            guard isBlobOnly(key) else { continue }
+            let files = [".idx", ".pack", ".rev", ".bitmap", ".promisor"].filter { present.contains(base + $0) }.map { key + $0 }
+            items.append(item(key: key, files: files, sizeOf: files, timeOf: key + ".promisor"))
+        }
+        for oid in listedLFS() {
+            let path = "\(repository)/lfs/objects/\(oid.prefix(2))/\(oid.dropFirst(2).prefix(2))/\(oid)"
+            var info = stat()
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            var entry = item(key: path, files: [path], sizeOf: [path], timeOf: path)
+            entry.lfsOID = oid
+            items.append(entry)
+        }
+        return items
+    }
+
+    private func item(key: String, files: [String], sizeOf: [String], timeOf: String) -> Item {
+        var size = 0
+        var info = stat()
+        for file in sizeOf where lstat(file, &info) == 0 { size += Int(info.st_blocks) * 512 }
+        let mtime = lstat(timeOf, &info) == 0 ? Double(info.st_mtim.tv_sec) : 0
+        return Item(key: key, files: files, size: size, lastRead: max(mtime, lock.withLock { lastRead[key] } ?? 0))
+    }
+
+    /// Whether the pack `key`.pack holds blobs only: each entry's type, a delta's from its
+    /// base in the same pack. Anything unreadable or unexpected says no (never a candidate).
+    private func isBlobOnly(_ key: String) -> Bool {
+        if let known = lock.withLock({ blobOnly[key] }) { return known }
+        var answer = false
+        if let index = PackIndex(path: key + ".idx"), let file = try? PackFile(path: key + ".pack") {
+            answer = index.offsets.allSatisfy { Self.isBlob(at: $0, in: file, index: index) }
+        }
+        lock.withLock { blobOnly[key] = answer }
+        return answer
+    }
+
+    private static func isBlob(at offset: Int, in file: PackFile, index: PackIndex) -> Bool {
+        var offset = offset
+        // A chain is at most as long as the pack has entries; 10,000 is git's own far bound.
+        for _ in 0..<10_000 {
+            guard let entry = try? file.entry(at: offset) else { return false }
+            switch entry.kind {
+            case .whole(let type): return type == 3
+            case .offsetDelta(let base): offset = base
+            case .refDelta(let base):
+                guard let at = index.offset(of: base) else { return false }
+                offset = at
+            }
+        }
+        return false
+    }
+
+    private func listedLFS() -> [String] {
+        guard let text = try? String(contentsOfFile: lfsList, encoding: .utf8) else { return [] }  // none listed yet
+        // Only names that are SHA-256 hex: the list is ours, but lives in the repository.
+        let hex = Set("0123456789abcdef")
+        return Array(Set(text.split(separator: "\n").map(String.init).filter { $0.count == 64 && $0.allSatisfy(hex.contains) }))
+    }
+
+    private func forgetLFS(_ oids: Set<String>) {
+        lock.withLock {
+            let kept = listedLFS().filter { !oids.contains($0) }
+            let text = kept.map { $0 + "\n" }.joined()
+            // Written whole then renamed: a crash leaves the old list or the new, never half.
+            try? Data(text.utf8).write(to: URL(fileURLWithPath: lfsList), options: .atomic)  // a stale line names a file that is gone: skipped
+        }
+    }
+}
