@@ -96,6 +96,36 @@ import TestSupport
         _ = try run(["git", "--git-dir=\(clone)", "fsck", "--connectivity-only", "--no-dangling"])
     }
 
+    /// Files read one by one make a pack each: past 40 the least recently read are merged,
+    /// and `git gc` (which `git fetch` runs past 50 packs) leaves them kept, still dropped by
+    /// when they were read, instead of repacking them with the commits for good.
+    @Test func manyFetchesAreMergedAndGitGCLeavesThemDroppable() throws {
+        let dir = TempDir("url-cache-merge")
+        let (server, files) = try Self.server(dir, count: 48, size: 3_000)
+        let clone = dir.sub("clone.git")
+        let mount = try Mount("file://\(server)", in: dir, arguments: ["--repo", clone, "--cache-size", "100M"])
+        defer { mount.unmount() }
+        for index in 0..<48 {
+            let name = "d\(index)/file.bin"
+            #expect(FileManager.default.contents(atPath: mount.path(name)) == files[name], "\(name)")
+        }
+        let kept = { try FileManager.default.contentsOfDirectory(atPath: "\(clone)/objects/pack").filter { $0.hasSuffix(".keep") }.count }
+        #expect(Self.status(mount)["fetches"] as? Int == 48)
+        #expect(eventually(within: 30) { (try? kept()).map { $0 <= FetchedContent.mergeAbove } == true }, "\((try? kept()) ?? -1) packs")
+        let allBlobs = try Self.localObjects(clone)
+        for name in files.keys {
+            let blob = try Self.git(server, "rev-parse", "main:\(name)").trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(allBlobs.contains(blob), "\(name) lost in the merge")
+        }
+        let before = try kept()
+        _ = try run(["git", "--git-dir=\(clone)", "gc", "--quiet"])
+        #expect(try kept() == before, "git gc took the fetched packs")
+        _ = try run(["git", "--git-dir=\(clone)", "fsck", "--connectivity-only", "--no-dangling"])
+        let tip = try Self.git(server, "rev-parse", "main").prefix(12)
+        #expect(FileManager.default.contents(atPath: mount.path("@\(tip)/d7/file.bin")) == files["d7/file.bin"])
+        #expect(Self.status(mount)["fetches"] as? Int == 48, "a merged file was fetched again")
+    }
+
     /// `--cache-size` on a complete repository is one line and exit 1: nothing is fetched there.
     @Test func aCacheSizeForACompleteRepositoryIsRefused() throws {
         let dir = TempDir("url-cache-refused")

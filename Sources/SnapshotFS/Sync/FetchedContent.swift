@@ -8,7 +8,7 @@ import Foundation
 /// candidate only when it is a promisor pack (`.promisor`: the promisor remote sent it) that
 /// holds nothing but blobs, which is what a lazy fetch makes (`PromisedObjects`); the clone's
 /// own pack (commits and trees), the packs and loose objects we write (commits not pushed
-/// yet) and the packs `git gc` makes are never candidates, nor is a pack with a `.keep`. An
+/// yet) and the packs `git gc` makes are never candidates, nor is a pack another kept. An
 /// LFS object is a candidate only when it was downloaded here (listed in
 /// `vostmount-fetched-lfs`), never one written through the mount. A pack goes whole: the
 /// folder a program read through comes and goes as one.
@@ -25,8 +25,8 @@ import Foundation
 /// is given back at once.
 final class FetchedContent: @unchecked Sendable {
     // @unchecked: the mutable fields are under `lock`.
-    private let repository: String
-    private var packDirectory: String { repository + "/objects/pack" }
+    let repository: String
+    var packDirectory: String { repository + "/objects/pack" }
     /// The LFS objects downloaded here, one SHA-256 per line.
     private var lfsList: String { repository + "/vostmount-fetched-lfs" }
     private let queue = DispatchQueue(label: "vostmount.fetched-content")
@@ -69,7 +69,7 @@ final class FetchedContent: @unchecked Sendable {
     /// Notes that the LFS object at `path` was read.
     func noteRead(lfsObject path: String) { noteRead(key: path, mtimeOf: path) }
 
-    private func noteRead(key: String, mtimeOf file: String) {
+    func noteRead(key: String, mtimeOf file: String) {
         let now = Date().timeIntervalSince1970
         let touch: Bool = lock.withLock {
             lastRead[key] = now
@@ -79,6 +79,15 @@ final class FetchedContent: @unchecked Sendable {
         }
         // Only where it exists (`utimensat` creates nothing); a pack we wrote has no .promisor.
         if touch { _ = utimensat(AT_FDCWD, file, nil, 0) }  // a failure only loses the order at the next mount
+    }
+
+    /// Packs merged into `key`, read last at `time`.
+    func replaced(_ keys: [String], by key: String, readAt time: Double) {
+        lock.withLock {
+            for old in keys { lastRead[old] = nil }
+            lastRead[key] = time
+            blobOnly[key] = true
+        }
     }
 
     /// Records an LFS object downloaded from the remote, so that it may be dropped later.
@@ -117,6 +126,7 @@ final class FetchedContent: @unchecked Sendable {
     /// in how many seconds to look again when some could not go yet (read within `grace`),
     /// and whether packs were dropped.
     private func trim() -> (retry: Double?, droppedPacks: Bool) {
+        let merged = mergeOldPacks(candidates())
         let items = candidates()
         let total = items.reduce(0) { $0 + $1.size }
         let limit = lock.withLock { () -> Int in
@@ -124,11 +134,11 @@ final class FetchedContent: @unchecked Sendable {
             return self.limit
         }
         var over = total - limit
-        guard over > 0 else { return (nil, false) }
+        guard over > 0 else { return (nil, merged) }
         let now = Date().timeIntervalSince1970
         var wait: Double?
         var droppedLFS: Set<String> = []
-        var droppedPacks = false
+        var droppedPacks = merged
         for item in items.sorted(by: { $0.lastRead < $1.lastRead }) where over > 0 {
             let age = now - item.lastRead
             if age < Self.grace {
@@ -152,7 +162,7 @@ final class FetchedContent: @unchecked Sendable {
         return (wait, droppedPacks)
     }
 
-    private struct Item {
+    struct Item {
         let key: String
         let files: [String]
         let size: Int
@@ -160,17 +170,22 @@ final class FetchedContent: @unchecked Sendable {
         var lfsOID: String?
     }
 
-    private func candidates() -> [Item] {
+    func candidates() -> [Item] {
         var items: [Item] = []
         // A folder that cannot be listed holds no candidate this pass.
         let names = (try? FileManager.default.contentsOfDirectory(atPath: packDirectory)) ?? []
         let present = Set(names)
         for name in names where name.hasSuffix(".promisor") {
             let base = String(name.dropLast(9))
-            guard present.contains(base + ".pack"), present.contains(base + ".idx"), !present.contains(base + ".keep") else { continue }
+            guard present.contains(base + ".pack"), present.contains(base + ".idx") else { continue }
             let key = packDirectory + "/" + base
-            guard isBlobOnly(key) else { continue }
-            let files = [".idx", ".pack", ".rev", ".bitmap", ".promisor"].filter { present.contains(base + $0) }.map { key + $0 }
+            // A `.keep` is ours (see `keepMark`) or someone's who wants that pack kept.
+            if present.contains(base + ".keep") {
+                guard FileManager.default.contents(atPath: key + ".keep") == Data(Self.keepMark.utf8) else { continue }
+            } else {
+                guard isBlobOnly(key), Self.markKept(key) else { continue }
+            }
+            let files = [".idx", ".pack", ".rev", ".bitmap", ".promisor", ".keep"].map { key + $0 }
             items.append(item(key: key, files: files, sizeOf: files, timeOf: key + ".promisor"))
         }
         for oid in listedLFS() {
@@ -182,6 +197,15 @@ final class FetchedContent: @unchecked Sendable {
             items.append(entry)
         }
         return items
+    }
+
+    /// What our `.keep` files say. `git gc` (run by `git fetch` past 50 packs, or by hand)
+    /// leaves a kept pack as it is: without one it would repack fetched content with the
+    /// clone's commits and trees into a pack that could never be dropped again.
+    static let keepMark = "vostmount: content fetched when read, dropped past --cache-size\n"
+
+    static func markKept(_ key: String) -> Bool {
+        FileManager.default.createFile(atPath: key + ".keep", contents: Data(keepMark.utf8))
     }
 
     private func item(key: String, files: [String], sizeOf: [String], timeOf: String) -> Item {

@@ -131,9 +131,10 @@ final class PromisedObjects: @unchecked Sendable {
             let chunk = Array(mine[start..<min(mine.count, start + Self.batch)])
             let output: GitCommand.Output
             do {
+                // No `gc --auto` at the end of a fetch a reader waits for.
                 output = try GitCommand(repository: repository).run(
                     ["-c", "fetch.negotiationAlgorithm=noop", "fetch", remote, "--no-tags", "--no-write-fetch-head",
-                     "--recurse-submodules=no", "--filter=blob:none", "--quiet"] + chunk.map(\.hex), timeout: timeout)
+                     "--recurse-submodules=no", "--filter=blob:none", "--no-auto-gc", "--quiet"] + chunk.map(\.hex), timeout: timeout)
             } catch {
                 reason = "\(error)"
                 finish(chunk, failed: reason)
