@@ -145,7 +145,9 @@ struct VostMount: ParsableCommand {
             guard remote == nil || remote == "origin", mountOptions.remote == nil || mountOptions.remote == "origin" else {
                 throw Preflight.Failure("a URL mount keeps the branch in step with the URL itself (remote origin): leave out --remote")
             }
-            try PartialClone.ensure(url: repository, directory: directory)
+            try PartialClone.ensure(url: repository, directory: directory) { note in
+                FileHandle.standardError.write(Data("vostmount: \(note)\n".utf8))
+            }
             repository = directory
             impliedRemote = revision == nil ? "origin" : nil
         } else if repo != nil {

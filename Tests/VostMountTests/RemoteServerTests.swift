@@ -114,6 +114,7 @@ import TestSupport
             KbdInteractiveAuthentication no
             AllowUsers \(Self.user)
             PidFile none
+            AcceptEnv GIT_PROTOCOL
 
             """.utf8))
         try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
@@ -171,5 +172,22 @@ import TestSupport
         #expect(error.contains("Permission denied (publickey)"), "\(error)")
         #expect(!error.contains("\n"))
         #expect((try? git(dir.sub("server.git"), "cat-file", "-t", "main:file2")) == nil, "file2 never reached the server")
+
+        // The same URL mounted as a URL: a partial clone whose listing asks the sizes over ssh
+        // (protocol v2's object-info; this sshd accepts GIT_PROTOCOL) and fetches no content.
+        try run(["git", "--git-dir=\(dir.sub("server.git"))", "config", "uploadpack.allowFilter", "true"])
+        let clone = home + "/url.git"
+        // Cloned by git (a mount's own first clone also fetches one file, to see that the
+        // server hands out objects by name).
+        try run(withAgent + ["git", "clone", "-q", "--bare", "--filter=blob:none", url, clone])
+        let lazy = try Mount(url, in: dir, arguments: ["--repo", clone, "--log", home + "/url.log"], name: "url", prefix: withAgent)
+        mounts.append(lazy)
+        let listing = try run(asUser + ["ls", "-l", lazy.point]).split(separator: "\n").dropFirst()
+        #expect(listing.count == 3, "\(listing)")
+        let readme = listing.first { $0.hasSuffix(" README") }.map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+        #expect(readme?[4] == "6", "\(listing)")
+        let blobs = try git(clone, "cat-file", "--batch-all-objects", "--batch-check=%(objecttype)").split(separator: "\n")
+        #expect(!blobs.contains("blob"), "the listing fetched contents: \(contents(home + "/url.log") ?? "")")
+        #expect(try run(asUser + ["cat", lazy.path("README")]) == "hello\n")
     }
 }

@@ -51,6 +51,9 @@ import TestSupport
         let dir = TempDir("url-cache")
         let (server, files) = try Self.server(dir, count: 6, size: 100_000)
         let clone = dir.sub("clone.git")
+        // Cloned by git: the first mount's own clone also fetches one file, to see that the
+        // server hands out objects by name (`PartialClone.handsOutObjects`).
+        try run(["git", "clone", "-q", "--bare", "--filter=blob:none", "file://\(server)", clone])
         let limit = 250 * 1024
         let mount = try Mount("file://\(server)", in: dir, arguments: ["--repo", clone, "--cache-size", "250k"])
         defer { mount.unmount() }
@@ -103,6 +106,9 @@ import TestSupport
         let dir = TempDir("url-cache-merge")
         let (server, files) = try Self.server(dir, count: 48, size: 3_000)
         let clone = dir.sub("clone.git")
+        // Cloned by git: the first mount's own clone also fetches one file, to see that the
+        // server hands out objects by name (`PartialClone.handsOutObjects`).
+        try run(["git", "clone", "-q", "--bare", "--filter=blob:none", "file://\(server)", clone])
         let mount = try Mount("file://\(server)", in: dir, arguments: ["--repo", clone, "--cache-size", "100M"])
         defer { mount.unmount() }
         for index in 0..<48 {

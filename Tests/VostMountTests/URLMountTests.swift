@@ -33,8 +33,8 @@ import TestSupport
         try run(["git", "--git-dir=\(repo)"] + args)
     }
 
-    /// Over https (http here), where no size-only request is made: a folder's listing fetches
-    /// its contents in one request.
+    /// Over https (http here) with protocol v0 (a client or server without v2), where no
+    /// size-only request can be made: a folder's listing fetches its contents in one request.
     @Test func aURLMountsWithoutItsBlobsAndReadsThemWhenRead() throws {
         let dir = TempDir("url-mount")
         let (daemon, server, _) = try Self.server(dir)
@@ -44,6 +44,10 @@ import TestSupport
         defer { http.stop() }
         let url = http.url("data.git")
         let clone = dir.sub("cache/data.git")
+        // (v0 hands out an object by name only with allowAnySHA1InWant.)
+        try run(["git", "--git-dir=\(server)", "config", "uploadpack.allowAnySHA1InWant", "true"])
+        try run(["git", "clone", "-q", "--bare", "--filter=blob:none", url, clone])
+        _ = try Self.git(clone, "config", "protocol.version", "0")
         let mount = try Mount(url, in: dir, arguments: ["--repo", clone])
         defer { mount.unmount() }
         // A partial clone with every commit and tree, and no blob yet.
@@ -80,14 +84,16 @@ import TestSupport
         #expect(contents(mount.path("@/status"))?.contains("\"fetchedObjects\"") == true)
     }
 
-    /// A server that answers `object-info` (over git:// and a local path): listing a folder
+    /// A server that answers `object-info` (over git://, a local path and http): listing a folder
     /// asks its files' sizes and fetches no content, sizes are git's; reading the folder
     /// through fetches the first file, then the rest with the second: two fetches in all.
-    @Test(arguments: ["git", "file"]) func withObjectInfoAListingFetchesNoContent(transport: String) throws {
+    @Test(arguments: ["git", "file", "http"]) func withObjectInfoAListingFetchesNoContent(transport: String) throws {
         let dir = TempDir("url-object-info")
         let (daemon, server, gitURL) = try Self.server(dir)
         defer { daemon.stop() }
-        let url = transport == "git" ? gitURL : "file://\(server)"
+        let http = transport == "http" ? try HTTPGitServer(root: dir.sub("served"), dir: dir) : nil
+        defer { http?.stop() }
+        let url = http?.url("data.git") ?? (transport == "git" ? gitURL : "file://\(server)")
         // A symlink in the folder a person lists below: its target comes with the listing.
         let link = "commit refs/heads/main\ncommitter T <t@t> 1900000000 +0000\ndata 5\nlink\nfrom refs/heads/main^0\n"
             + "M 120000 inline src0/part4/link\ndata 11\nelsewhere.c\n\n"

@@ -64,22 +64,46 @@ struct GitCommand {
     /// group of its own) so that a caller can kill it early. `input` is the child's stdin
     /// (else /dev/null); with `discardingOutput` its stdout goes to /dev/null (`git lfs
     /// smudge` writes the whole object there) and `Output.stdout` is empty.
+    ///
+    /// With `reply`, stdin stays open after `input`: each time the child writes to stdout,
+    /// `reply` sees all it wrote so far and says whether to write more (at most `maxInput`),
+    /// after which stdin is closed. For a child that reads its input in two turns, the second
+    /// only after answering the first (`git remote-https` in `stateless-connect` mode).
     func run(_ arguments: [String], timeout: TimeInterval, input: [UInt8]? = nil, discardingOutput: Bool = false,
-             environment extra: [String: String] = [:], onStart: ((pid_t) -> Void)? = nil) throws -> Output {
+             environment extra: [String: String] = [:], reply: (([UInt8]) -> Reply)? = nil,
+             onStart: ((pid_t) -> Void)? = nil) throws -> Output {
         guard let git = Self.gitPath else { throw SnapshotError.remote("the git command is not installed") }
+        return try spawn(git, [git] + (repository.map { ["--git-dir=\($0)"] } ?? []) + arguments, timeout: timeout, input: input,
+                         discardingOutput: discardingOutput, environment: extra, reply: reply, onStart: onStart)
+    }
+
+    /// Runs the ssh command that git would run for a remote (`ObjectInfo`), in the same
+    /// guarded way: `/bin/sh -c COMMAND "$@"`.
+    static func runShell(_ command: String, _ arguments: [String], timeout: TimeInterval, input: [UInt8],
+                         environment extra: [String: String]) throws -> Output {
+        try GitCommand(repository: nil).spawn("/bin/sh", ["/bin/sh", "-c", command + " \"$@\"", "ssh"] + arguments,
+                                              timeout: timeout, input: input, discardingOutput: false, environment: extra,
+                                              reply: nil, onStart: nil)
+    }
+
+    private func spawn(_ program: String, _ argv: [String], timeout: TimeInterval, input: [UInt8]?, discardingOutput: Bool,
+                       environment extra: [String: String], reply: (([UInt8]) -> Reply)?,
+                       onStart: ((pid_t) -> Void)?) throws -> Output {
         precondition((input?.count ?? 0) <= Self.maxInput, "GitCommand input larger than a pipe holds")
-        let argv = [git] + (repository.map { ["--git-dir=\($0)"] } ?? []) + arguments
         var out: [Int32] = [-1, -1]
         var err: [Int32] = [-1, -1]
         var stdin: [Int32] = [-1, -1]
         defer { for fd in stdin where fd >= 0 { close(fd) } }
-        if let input {
+        if input != nil || reply != nil {
             // Written whole before the child exists: we hold the read end, so the write can
             // neither block (it fits the buffer) nor raise SIGPIPE.
             guard Self.pipe(&stdin) else { throw SnapshotError.posix("cannot make a pipe") }
+            let input = input ?? []
             let written = input.withUnsafeBytes { write(stdin[1], $0.baseAddress, $0.count) }
-            close(stdin[1])
-            stdin[1] = -1
+            if reply == nil {
+                close(stdin[1])
+                stdin[1] = -1
+            }
             guard written == input.count else { throw SnapshotError.posix("cannot write the input of git") }
         }
         guard Self.pipe(&out) else { throw SnapshotError.posix("cannot make a pipe") }
@@ -90,7 +114,7 @@ struct GitCommand {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        if input != nil {
+        if stdin[0] >= 0 {
             posix_spawn_file_actions_adddup2(&actions, stdin[0], 0)
         } else {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
@@ -117,15 +141,19 @@ struct GitCommand {
         let cEnv = Self.environment(extra).map { strdup($0) } + [nil]
         defer { (cArgs + cEnv).forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, git, &actions, &attributes, cArgs, cEnv)
+        let spawned = posix_spawn(&pid, program, &actions, &attributes, cArgs, cEnv)
         close(out[1])
         close(err[1])
         defer { close(out[0]); close(err[0]) }
-        guard spawned == 0 else { throw SnapshotError.io(errno: spawned, "cannot run \(git)") }
+        guard spawned == 0 else { throw SnapshotError.io(errno: spawned, "cannot run \(program)") }
         onStart?(pid)
 
         let started = Date()
-        let (stdout, stderr, timedOut) = Self.drain(out[0], err[0], until: started.addingTimeInterval(timeout), pid: pid)
+        // The write end goes to `drain`, which closes it.
+        let replyTo = reply.map { (fd: stdin[1], decide: $0) }
+        stdin[1] = -1
+        let (stdout, stderr, timedOut) = Self.drain(out[0], err[0], until: started.addingTimeInterval(timeout), pid: pid,
+                                                    reply: replyTo)
         var status: Int32 = 0
         Syscalls.retryingInterrupts { waitpid(pid, &status, 0) }
         // WIFEXITED/WEXITSTATUS are macros Swift does not import.
@@ -141,8 +169,19 @@ struct GitCommand {
         fds.withUnsafeMutableBufferPointer { vost_pipe_cloexec($0.baseAddress!) } == 0
     }
 
-    /// Reads both pipes to their end, or kills the child's group at the deadline.
-    private static func drain(_ out: Int32, _ err: Int32, until deadline: Date, pid: pid_t) -> ([UInt8], [UInt8], Bool) {
+    /// What to do with a child's stdin once it has written something (see `run`).
+    enum Reply {
+        case wait
+        case send([UInt8])
+        case close
+    }
+
+    /// Reads both pipes to their end, or kills the child's group at the deadline; answers
+    /// the child's stdout with `reply`, whose descriptor it closes.
+    private static func drain(_ out: Int32, _ err: Int32, until deadline: Date, pid: pid_t,
+                              reply: (fd: Int32, decide: ([UInt8]) -> Reply)?) -> ([UInt8], [UInt8], Bool) {
+        var replyFD = reply?.fd ?? -1
+        defer { if replyFD >= 0 { close(replyFD) } }
         var collected: [[UInt8]] = [[], []]
         var open = [true, true]
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -164,9 +203,37 @@ struct GitCommand {
                 var n = 0
                 do { n = try buffer.withUnsafeMutableBytes { try Syscalls.readOnce(fds[i].fd, into: $0, "git's output") } } catch { n = 0 }
                 if n > 0 { collected[i] += buffer[0..<n] } else { open[i] = false }
+                if i == 0, n > 0, replyFD >= 0, let reply {
+                    switch reply.decide(collected[0]) {
+                    case .wait: continue
+                    case .send(let bytes):
+                        precondition(bytes.count <= maxInput, "GitCommand reply larger than a pipe holds")
+                        writeIgnoringSIGPIPE(replyFD, bytes)
+                    case .close: break
+                    }
+                    close(replyFD)
+                    replyFD = -1
+                }
             }
         }
         return (collected[0], collected[1], timedOut)
+    }
+
+    /// Writes to a pipe whose reader may have gone: that is the child's failure (its status
+    /// and stderr say it), not a SIGPIPE that would end this process.
+    private static func writeIgnoringSIGPIPE(_ fd: Int32, _ bytes: [UInt8]) {
+        var pipeSignal = sigset_t()
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        var previous = sigset_t()
+        pthread_sigmask(SIG_BLOCK, &pipeSignal, &previous)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if written < 0, errno == EPIPE {
+            // Take the signal this write raised for this thread before unblocking it.
+            var none = timespec(tv_sec: 0, tv_nsec: 0)
+            _ = sigtimedwait(&pipeSignal, nil, &none)
+        }
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
     }
 
     static let gitPath: String? = {

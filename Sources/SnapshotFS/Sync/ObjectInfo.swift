@@ -4,17 +4,21 @@ import Foundation
 /// command (gitprotocol-v2(5)), which git's `upload-pack` answers when the server sets
 /// `transfer.advertiseObjectInfo`. Git trees carry no sizes, and a partial clone lacks the
 /// blobs: this is how a listing shows right sizes without fetching a folder's contents.
-/// git 2.39 has no client for it, so this is one, over the transports it can reach without
-/// a person: a path or `file://` URL (`git upload-pack` run here) and `git://` (a TCP
-/// connection). Other URLs (ssh, https) answer nil, and callers fetch contents instead.
+/// git 2.39 has no client for it, so this is one, over a path or `file://` URL (`git
+/// upload-pack` run here), `git://` (a TCP connection) and `http(s)://` (git's own helper,
+/// `git remote-https`, in the `stateless-connect` mode git uses for protocol v2, so that
+/// git's credentials, proxies and TLS settings apply) and ssh (the ssh command git would
+/// run, asking for v2 as git does: `SendEnv=GIT_PROTOCOL`, which the server's sshd must
+/// accept). A server that cannot answer makes `sizes` nil, and callers fetch contents instead.
 enum ObjectInfo {
     /// How long one request may take.
     static let timeout: TimeInterval = 30
 
     /// The sizes of `ids` the server knows (objects it lacks are left out), or nil if `url`'s
     /// transport is not one of ours or its server does not offer `object-info`.
-    static func sizes(of ids: [ObjectID], url: String) throws -> [ObjectID: Int]? {
-        guard let transport = Transport(url) else { return nil }
+    /// `repository` is the clone whose configuration (credentials, `http.*`) applies.
+    static func sizes(of ids: [ObjectID], url: String, repository: String? = nil) throws -> [ObjectID: Int]? {
+        guard let transport = Transport(url, repository: repository) else { return nil }
         var found: [ObjectID: Int] = [:]
         for start in stride(from: 0, to: ids.count, by: transport.batch) {
             let chunk = Array(ids[start..<min(ids.count, start + transport.batch)])
@@ -65,13 +69,32 @@ enum ObjectInfo {
         return sizes
     }
 
+    enum Scan { case incomplete, flushed, malformed }
+
+    /// Whether the packets of `data` from `start` have come up to a flush packet yet.
+    static func scanToFlush(_ data: [UInt8], from start: Int) -> Scan {
+        var i = start
+        while i + 4 <= data.count {
+            guard let length = Int(String(decoding: data[i..<(i + 4)], as: UTF8.self), radix: 16) else { return .malformed }
+            if length == 0 { return .flushed }
+            i += max(length, 4)
+        }
+        return .incomplete
+    }
+
     /// Where a request goes.
     enum Transport {
         case local(String)
         case daemon(host: String, port: UInt16, path: String)
+        case http(url: String, helper: String, repository: String?)
+        case ssh(command: String, arguments: [String])
 
-        init?(_ url: String) {
-            if url.hasPrefix("file://") {
+        init?(_ url: String, repository: String? = nil) {
+            if let ssh = SSHRemote(url) {
+                self = .ssh(command: ssh.command(repository: repository), arguments: ssh.arguments)
+            } else if url.hasPrefix("https://") || url.hasPrefix("http://") {
+                self = .http(url: url, helper: url.hasPrefix("https://") ? "remote-https" : "remote-http", repository: repository)
+            } else if url.hasPrefix("file://") {
                 self = .local(String(url.dropFirst("file://".count)))
             } else if url.hasPrefix("/") {
                 self = .local(url)
@@ -86,7 +109,7 @@ enum ObjectInfo {
         /// (`GitCommand.maxInput`); a connection takes a folder's worth at once.
         var batch: Int {
             switch self {
-            case .local: return 300
+            case .local, .http, .ssh: return 300
             case .daemon: return 20_000
             }
         }
@@ -101,6 +124,27 @@ enum ObjectInfo {
             case .daemon(let host, let port, let path):
                 let hello = ObjectInfo.packet(Array("git-upload-pack \(path)\0host=\(host)\0\0version=2\0".utf8))
                 return try TCPExchange.run(host: host, port: port, send: hello + request, timeout: ObjectInfo.timeout)
+            case .ssh(let command, let arguments):
+                let output = try GitCommand.runShell(command, arguments, timeout: ObjectInfo.timeout, input: request,
+                                                     environment: ["GIT_PROTOCOL": "version=2"])
+                return output.status == 0 ? Array(output.stdout.utf8) : nil
+            case .http(let url, let helper, let repository):
+                // The helper answers `stateless-connect` with an empty line and the server's
+                // capabilities (or `fallback` for a server without protocol v2), reads one
+                // request, posts it, and writes the answer.
+                let output = try GitCommand(repository: repository).run(
+                    [helper, url, url], timeout: ObjectInfo.timeout, input: Array("stateless-connect git-upload-pack\n".utf8),
+                    reply: { said in
+                        if said.starts(with: Array("fallback\n".utf8)) { return .close }
+                        guard said.first == 0x0A else { return said.contains(0x0A) ? .close : .wait }
+                        switch ObjectInfo.scanToFlush(said, from: 1) {
+                        case .incomplete: return .wait
+                        case .flushed: return .send(request)
+                        case .malformed: return .close
+                        }
+                    })
+                guard output.status == 0, output.stdout.first == "\n" else { return nil }
+                return Array(output.stdout.utf8.dropFirst())
             }
         }
     }

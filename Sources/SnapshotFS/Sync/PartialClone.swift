@@ -29,10 +29,14 @@ public enum PartialClone {
     /// already is a clone of that URL, which is then reused as it is (the mount's sync fetches
     /// what is new). The clone is made under a temporary name beside `directory` and renamed
     /// into place only when complete, so an interrupted clone is never taken for one.
-    /// A server that does not filter gives a complete clone, which works the same.
-    /// Returns whether a clone was made.
+    /// A server that does not filter gives a complete clone, which works the same; so does
+    /// one that filters but cannot hand out an object by name (protocol v0, as an ssh server
+    /// that does not accept `GIT_PROTOCOL` speaks, without `uploadpack.allowAnySHA1InWant`),
+    /// from which no content could ever be fetched later: it is cloned whole instead, and
+    /// `note` says so. Returns whether a clone was made.
     @discardableResult
-    public static func ensure(url: String, directory: String, timeout: TimeInterval = 3600) throws -> Bool {
+    public static func ensure(url: String, directory: String, timeout: TimeInterval = 3600,
+                              note: (String) -> Void = { _ in }) throws -> Bool {
         if FileManager.default.fileExists(atPath: directory) {
             let origin = try? GitCommand(repository: directory).run(["config", "--get", "remote.origin.url"], timeout: 30)
             // (A folder git cannot read is not a clone of anything: the message below says so.)
@@ -47,11 +51,12 @@ public enum PartialClone {
         try FileManager.default.createDirectory(atPath: parent.isEmpty ? "." : parent, withIntermediateDirectories: true)
         let temporary = directory + ".partial-\(getpid())"
         try? FileManager.default.removeItem(atPath: temporary)  // left by a clone killed at this pid: ours to remove
-        let output = try GitCommand(repository: nil).run(
-            ["clone", "--bare", "--filter=blob:none", "--quiet", "--", url, temporary], timeout: timeout)
-        guard output.status == 0 else {
-            try? FileManager.default.removeItem(atPath: temporary)  // a failed clone's leftovers: the error below says why
-            throw SnapshotError.remote("cannot clone \(url): \(output.message)")
+        try clone(url, into: temporary, filter: true, timeout: timeout)
+        if !handsOutObjects(temporary) {
+            note("\(url) cannot hand out one object by name (protocol v0 without uploadpack.allowAnySHA1InWant; over ssh, "
+                 + "an sshd that does not AcceptEnv GIT_PROTOCOL): cloning it whole instead")
+            try? FileManager.default.removeItem(atPath: temporary)  // replaced at once by the whole clone
+            try clone(url, into: temporary, filter: false, timeout: timeout)
         }
         guard rename(temporary, directory) == 0 else {
             let reason = String(cString: strerror(errno))
@@ -59,5 +64,32 @@ public enum PartialClone {
             throw SnapshotError.posix("cannot move the clone to \(directory): \(reason)")
         }
         return true
+    }
+
+    private static func clone(_ url: String, into directory: String, filter: Bool, timeout: TimeInterval) throws {
+        let output = try GitCommand(repository: nil).run(
+            ["clone", "--bare"] + (filter ? ["--filter=blob:none"] : []) + ["--quiet", "--", url, directory], timeout: timeout)
+        guard output.status == 0 else {
+            try? FileManager.default.removeItem(atPath: directory)  // a failed clone's leftovers: the error below says why
+            throw SnapshotError.remote("cannot clone \(url): \(output.message)")
+        }
+    }
+
+    /// Whether the server of a fresh partial clone gives a blob of its tip when asked by name,
+    /// as every later read will ask (one small object, fetched now rather than later). Only
+    /// the server's refusal says no: a clone with no blob to ask for, or a failure of another
+    /// kind (the network), is left as it is and tells its reason when a file is read.
+    static func handsOutObjects(_ clone: String) -> Bool {
+        let git = GitCommand(repository: clone)
+        // The root's blobs first; the whole tree (all local in a partial clone) if it has none.
+        func firstBlob(_ arguments: [String]) -> String? {
+            guard let listing = try? git.run(["ls-tree", "--format=%(objecttype) %(objectname)"] + arguments + ["HEAD"],
+                                             timeout: 600),  // unreadable: nothing to ask, as said above
+                  listing.status == 0 else { return nil }
+            return listing.stdout.split(separator: "\n").first { $0.hasPrefix("blob ") }.map { String($0.dropFirst(5)) }
+        }
+        guard let blob = firstBlob([]) ?? firstBlob(["-r"]), let id = ObjectID(hex: blob) else { return true }
+        guard let fetch = try? git.run(PromisedObjects.fetchArguments(remote: "origin", ids: [id]), timeout: 120) else { return true }
+        return fetch.status == 0 || !fetch.stderr.contains("not allow request for unadvertised object")
     }
 }

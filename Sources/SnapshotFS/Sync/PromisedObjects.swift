@@ -61,7 +61,7 @@ final class PromisedObjects: @unchecked Sendable {
     func learnSizes(_ ids: [ObjectID]) -> Bool {
         guard let url, condition.withLock({ answersObjectInfo }) != false else { return false }
         let answer: [ObjectID: Int]?
-        do { answer = try ObjectInfo.sizes(of: ids, url: url) } catch { return false }
+        do { answer = try ObjectInfo.sizes(of: ids, url: url, repository: repository) } catch { return false }
         return condition.withLock {
             guard let answer else {
                 answersObjectInfo = false
@@ -131,10 +131,7 @@ final class PromisedObjects: @unchecked Sendable {
             let chunk = Array(mine[start..<min(mine.count, start + Self.batch)])
             let output: GitCommand.Output
             do {
-                // No `gc --auto` at the end of a fetch a reader waits for.
-                output = try GitCommand(repository: repository).run(
-                    ["-c", "fetch.negotiationAlgorithm=noop", "fetch", remote, "--no-tags", "--no-write-fetch-head",
-                     "--recurse-submodules=no", "--filter=blob:none", "--no-auto-gc", "--quiet"] + chunk.map(\.hex), timeout: timeout)
+                output = try GitCommand(repository: repository).run(Self.fetchArguments(remote: remote, ids: chunk), timeout: timeout)
             } catch {
                 reason = "\(error)"
                 finish(chunk, failed: reason)
@@ -152,6 +149,13 @@ final class PromisedObjects: @unchecked Sendable {
             while theirs.contains(where: { inFlight.contains($0) }) { condition.wait() }
         }
         if let reason { throw SnapshotError.remote(reason) }
+    }
+
+    /// git's arguments to fetch `ids` by name from a promisor remote, as git itself does for a
+    /// missing object; with no `gc --auto` at the end of a fetch a reader waits for.
+    static func fetchArguments(remote: String, ids: [ObjectID]) -> [String] {
+        ["-c", "fetch.negotiationAlgorithm=noop", "fetch", remote, "--no-tags", "--no-write-fetch-head",
+         "--recurse-submodules=no", "--filter=blob:none", "--no-auto-gc", "--quiet"] + ids.map(\.hex)
     }
 
     private func finish(_ ids: [ObjectID], failed reason: String?) {

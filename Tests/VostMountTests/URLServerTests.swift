@@ -2,13 +2,14 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Writes from a URL mount meet others' pushes: the merge needs contents the partial clone
-/// never fetched (the other side's version of the file), which it fetches first.
-@Suite struct URLMergeTests {
+/// A URL mount and the server as it is: another machine's push racing a write (the merge
+/// needs contents the partial clone never fetched), a server that cannot hand out objects
+/// one by one.
+@Suite struct URLServerTests {
     static let tenLines = (1...10).map { "line \($0)\n" }.joined()
 
-    @Test func aLineMergeFetchesTheOtherSidesContentFirst() throws {
-        let dir = TempDir("url-merge")
+    /// A served repository with `notes.txt` of ten lines, and the work tree it came from.
+    static func server(_ dir: TempDir) throws -> (server: String, work: String) {
         let work = dir.sub("work")
         try run(["git", "init", "-q", "-b", "main", work])
         try createFile("\(work)/notes.txt", Data(Self.tenLines.utf8))
@@ -18,6 +19,14 @@ import TestSupport
         try run(["git", "clone", "-q", "--bare", work, server])
         try run(["git", "--git-dir=\(server)", "config", "uploadpack.allowFilter", "true"])
         try run(["git", "-C", work, "remote", "add", "origin", server])
+        return (server, work)
+    }
+
+    /// Writes from a URL mount meet another machine's push: the line merge fetches the other
+    /// side's version of the file first.
+    @Test func aLineMergeFetchesTheOtherSidesContentFirst() throws {
+        let dir = TempDir("url-merge")
+        let (server, work) = try Self.server(dir)
         let clone = dir.sub("clone.git")
         let mount = try Mount("file://\(server)", in: dir, arguments: ["--repo", clone, "--fetch-interval", "3600"])
         defer { mount.unmount() }
@@ -38,5 +47,23 @@ import TestSupport
         let local = try run(["git", "--git-dir=\(clone)", "cat-file", "--batch-all-objects", "--batch-check=%(objectname)"])
         #expect(local.contains(theirBlob), "the merge did not fetch their version")
         _ = try run(["git", "--git-dir=\(server)", "fsck", "--strict", "--no-dangling"])
+    }
+
+    /// A server that filters but hands out no object by name (protocol v0 without
+    /// `uploadpack.allowAnySHA1InWant`, as over an sshd that does not accept GIT_PROTOCOL):
+    /// no content could ever come later, so the first mount clones it whole, and says so.
+    @Test func aServerThatCannotHandOutOneObjectIsClonedWhole() throws {
+        let dir = TempDir("url-v0")
+        let (server, _) = try Self.server(dir)
+        let clone = dir.sub("clone.git")
+        let point = dir.sub("mnt")
+        try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
+        let v0 = ["env", "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=protocol.version", "GIT_CONFIG_VALUE_0=0"]
+        let said = try run(["sh", "-c", "\"$@\" 2>&1", "sh"] + v0 + [try vostmountBinary(), "--repo", clone, "file://\(server)", point])
+        defer { _ = try? run(["fusermount3", "-u", point]) }
+        #expect(said.contains("cannot hand out one object by name") && said.contains("cloning it whole"), "\(said)")
+        #expect(contents("\(point)/notes.txt") == Self.tenLines)
+        let promisor = try? run(["git", "--git-dir=\(clone)", "config", "remote.origin.promisor"])
+        #expect(promisor == nil, "still a partial clone")
     }
 }
