@@ -19,6 +19,11 @@ extension Filesystem {
         remoteSync?.start()
         // A partial clone mounted with a smaller --cache-size than last time.
         store.trimFetchedContent()
+        // A URL's clone made without trees: the history's come now, behind the mount.
+        store.fetchHistoryTrees { [logger] failure in
+            if let failure { logger.error("the history's trees: \(failure); history folders fetch theirs one by one") }
+            else { logger.info("the history's trees are here") }
+        }
     }
 
     /// A merge into the branch kept versions beside the one that won: shown in `@/status`

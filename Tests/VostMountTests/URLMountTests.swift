@@ -29,6 +29,16 @@ import TestSupport
         try FileManager.default.contentsOfDirectory(atPath: "\(repo)/objects/pack").filter { $0.hasSuffix(".promisor") }.count
     }
 
+    /// Whether the history's trees of a clone made without them arrive within 60 s (`@/status`).
+    static func historyArrives(_ mount: Mount) -> Bool {
+        eventually(within: 60) {
+            guard let text = contents(mount.path("@/status")),
+                  let status = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any],
+                  let clone = status["partialClone"] as? [String: Any] else { return false }
+            return clone["historyTreesFetchingSince"] is NSNull && clone["historyTreesError"] is NSNull
+        }
+    }
+
     static func git(_ repo: String, _ args: String...) throws -> String {
         try run(["git", "--git-dir=\(repo)"] + args)
     }
@@ -101,6 +111,9 @@ import TestSupport
         let clone = dir.sub("cache/data.git")
         let mount = try Mount(url, in: dir, arguments: ["--repo", clone])
         defer { mount.unmount() }
+        // The clone was made without trees: the history's come behind the mount, in one fetch.
+        #expect(Self.historyArrives(mount), "\(contents(mount.path("@/status")) ?? "")")
+        #expect(try Self.git(clone, "config", "remote.origin.partialclonefilter") == "blob:none\n")
         let folder = "src0/part3"
         let packs = try Self.promisorPacks(clone)
         let listing = try run(["ls", "-l", mount.path(folder)]).split(separator: "\n").dropFirst()
@@ -148,6 +161,7 @@ import TestSupport
         do {
             let mount = try Mount(url, in: dir, arguments: [], name: "first", prefix: ["env", "XDG_CACHE_HOME=\(cache)"])
             defer { mount.unmount() }
+            #expect(Self.historyArrives(mount))
             #expect(contents(mount.path("README")) != nil)
         }
         let clones = try FileManager.default.contentsOfDirectory(atPath: "\(cache)/vostmount")

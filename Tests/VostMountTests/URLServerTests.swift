@@ -66,4 +66,34 @@ import TestSupport
         let promisor = try? run(["git", "--git-dir=\(clone)", "config", "remote.origin.promisor"])
         #expect(promisor == nil, "still a partial clone")
     }
+
+    /// The first mount clones commits only; the tip lists at once, history folders list right
+    /// away too (their trees fetched alone, or after the bulk fetch of the history's trees that
+    /// follows the mount), the same as git shows them; once the trees are here the clone's
+    /// commits-only pack, fetched again with them, is gone.
+    @Test func aURLMountsWithItsCommitsAndTheHistorysTreesFollow() throws {
+        let dir = TempDir("url-treeless")
+        let (daemon, server, url) = try URLMountTests.server(dir)
+        defer { daemon.stop() }
+        let clone = dir.sub("clone.git")
+        let mount = try Mount(url, in: dir, arguments: ["--repo", clone])
+        defer { mount.unmount() }
+        let versions = try run(["ls", mount.path("@/versions/rare.txt")]).split(separator: "\n").count
+        #expect(versions == 3, "versions of rare.txt")
+        let old = try run(["git", "--git-dir=\(server)", "ls-tree", "--name-only", "main~40"])
+        #expect(try run(["ls", "-A", mount.path("@~40")]) == old)
+        #expect(try run(["ls", mount.path("@/log")]).split(separator: "\n").count == 60)
+        #expect(URLMountTests.historyArrives(mount), "\(contents(mount.path("@/status")) ?? "")")
+        let trees = try run(["git", "--git-dir=\(server)", "rev-list", "--all", "--objects", "--filter=blob:none", "--filter-provided-objects"])
+            .split(separator: "\n").count
+        let here = try run(["git", "--git-dir=\(clone)", "cat-file", "--batch-all-objects", "--batch-check=%(objecttype)"])
+            .split(separator: "\n").filter { $0 != "blob" }.count
+        #expect(here == trees, "commits and trees: \(here) here, \(trees) on the server")
+        let tip = try run(["git", "--git-dir=\(server)", "rev-parse", "main"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let folder = "\(clone)/objects/pack"
+        let holding = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".idx") }.filter {
+            (try? run(["sh", "-c", "git show-index < \"$0\"", "\(folder)/\($0)"]))?.contains(tip) == true
+        }
+        #expect(holding.count == 1, "the tip commit is in \(holding.count) packs")
+    }
 }

@@ -59,3 +59,11 @@ extension PackIndex {
         return Int(Self.u32(data, large)) << 32 | Int(Self.u32(data, large + 4))
     }
 }
+
+extension PackIndex {
+    /// The name of every object of the pack.
+    var names: [ObjectID] {
+        let table = 8 + 1024
+        return (0..<count).compactMap { ObjectID(bytes: Array(data[(table + $0 * 20)..<(table + $0 * 20 + 20)])) }
+    }
+}

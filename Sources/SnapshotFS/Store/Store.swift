@@ -48,6 +48,8 @@ public final class Store: @unchecked Sendable {
     let promised: PromisedObjects?
     /// What a partial clone fetched when read, within a bound; nil for a complete repository.
     let fetched: FetchedContent?
+    /// A treeless clone's history trees, while they come in bulk (see `Store+TreelessClone`).
+    let historyTrees: HistoryTrees?
     /// Inflated large blobs, shared by every reader (see `BlobReader`): at most 4 GiB of
     /// unlinked files in `scratchDirectory`.
     let spools = SpoolCache(capacity: 4 << 30)
@@ -66,6 +68,7 @@ public final class Store: @unchecked Sendable {
         packs = PackIndexes(objectsDirectory: objectsDirectory)
         promised = PromisedObjects.remote(of: repo).map { PromisedObjects(remote: $0.name, repository: repo.path, url: $0.url) }
         fetched = promised.map { _ in FetchedContent(repository: repo.path, limit: .max) }
+        historyTrees = promised.map { _ in HistoryTrees() }
         try repo.setIdentity(name: self.committer.name, email: self.committer.email)
         repository = Locked(repo)
     }
@@ -150,10 +153,10 @@ public final class Store: @unchecked Sendable {
     /// An object a tree names but the repository lacks is a damaged repository, not a
     /// missing name: EIO for that entry (`git`), never ENOENT (`notFound`). A partial clone
     /// first fetches it from its promisor remote (with no lock held), then reads again.
-    func present<R>(_ id: ObjectID, _ body: () throws -> R) throws -> R {
+    func present<R>(_ id: ObjectID, tree: Bool = false, _ body: () throws -> R) throws -> R {
         do { return try body() } catch SnapshotError.notFound {
             if promised != nil {
-                try fetchPromised([id])
+                try fetchPromised([id], tree: tree)
                 do { return try body() } catch SnapshotError.notFound {}
             }
             throw SnapshotError.git(code: GIT_ENOTFOUND.rawValue, klass: 0, message: "object \(id) is missing from the repository")
@@ -164,7 +167,7 @@ public final class Store: @unchecked Sendable {
     public func tree(_ id: ObjectID) throws -> Tree {
         if id == .emptyTree { return .empty }
         if let hit = trees.get(id) { return hit }
-        let (type, data) = try present(id) { try smallObject(id) }
+        let (type, data) = try present(id, tree: true) { try smallObject(id) }
         guard type == GIT_OBJECT_TREE else { throw SnapshotError.notADirectory("\(id) is not a tree") }
         let tree = try Tree.parse(data, id: id)
         trees.put(id, tree)

@@ -25,7 +25,7 @@ public enum PartialClone {
         return "\(cache)/\(name)-\(hash).git"
     }
 
-    /// Makes `directory` a bare clone of `url` without blobs (`--filter=blob:none`), unless it
+    /// Makes `directory` a bare clone of `url` without trees or blobs (`--filter=tree:0`), unless it
     /// already is a clone of that URL, which is then reused as it is (the mount's sync fetches
     /// what is new). The clone is made under a temporary name beside `directory` and renamed
     /// into place only when complete, so an interrupted clone is never taken for one.
@@ -51,12 +51,16 @@ public enum PartialClone {
         try FileManager.default.createDirectory(atPath: parent.isEmpty ? "." : parent, withIntermediateDirectories: true)
         let temporary = directory + ".partial-\(getpid())"
         try? FileManager.default.removeItem(atPath: temporary)  // left by a clone killed at this pid: ours to remove
-        try clone(url, into: temporary, filter: true, timeout: timeout)
+        // Commits only (trees come after: `Store.fetchHistoryTrees`); a server that does not
+        // filter trees is asked for a clone without blobs.
+        do { try clone(url, into: temporary, filter: "tree:0", timeout: timeout) } catch {
+            try clone(url, into: temporary, filter: "blob:none", timeout: timeout)
+        }
         if !handsOutObjects(temporary) {
             note("\(url) cannot hand out one object by name (protocol v0 without uploadpack.allowAnySHA1InWant; over ssh, "
                  + "an sshd that does not AcceptEnv GIT_PROTOCOL): cloning it whole instead")
             try? FileManager.default.removeItem(atPath: temporary)  // replaced at once by the whole clone
-            try clone(url, into: temporary, filter: false, timeout: timeout)
+            try clone(url, into: temporary, filter: nil, timeout: timeout)
         }
         guard rename(temporary, directory) == 0 else {
             let reason = String(cString: strerror(errno))
@@ -66,30 +70,34 @@ public enum PartialClone {
         return true
     }
 
-    private static func clone(_ url: String, into directory: String, filter: Bool, timeout: TimeInterval) throws {
+    private static func clone(_ url: String, into directory: String, filter: String?, timeout: TimeInterval) throws {
         let output = try GitCommand(repository: nil).run(
-            ["clone", "--bare"] + (filter ? ["--filter=blob:none"] : []) + ["--quiet", "--", url, directory], timeout: timeout)
+            ["clone", "--bare"] + (filter.map { ["--filter=\($0)"] } ?? []) + ["--quiet", "--", url, directory], timeout: timeout)
         guard output.status == 0 else {
             try? FileManager.default.removeItem(atPath: directory)  // a failed clone's leftovers: the error below says why
             throw SnapshotError.remote("cannot clone \(url): \(output.message)")
         }
     }
 
-    /// Whether the server of a fresh partial clone gives a blob of its tip when asked by name,
-    /// as every later read will ask (one small object, fetched now rather than later). Only
-    /// the server's refusal says no: a clone with no blob to ask for, or a failure of another
-    /// kind (the network), is left as it is and tells its reason when a file is read.
+    /// Whether the server of a fresh partial clone hands out an object when asked by name, as
+    /// every later read will ask: the tip's tree if the clone lacks it (its first listing
+    /// needs it anyway), else a blob of the tip's top folder. Only the server's refusal says
+    /// no: a clone with nothing to ask for, or a failure of another kind (the network), is
+    /// left as it is and tells its reason when a file is read.
     static func handsOutObjects(_ clone: String) -> Bool {
+        // Asked of libgit2, which knows nothing of promisors: `git cat-file` would fetch.
+        let wanted: ObjectID? = {
+            guard let repo = try? GitRepository.open(clone),  // unreadable: nothing to ask, as said above
+                  let head = try? repo.resolve(ref: "HEAD"), let commit = try? Commit.parse(repo.read(head).data, id: head)
+            else { return nil }
+            guard repo.exists(commit.tree) else { return commit.tree }
+            let top = try? Tree.parse(repo.read(commit.tree).data, id: commit.tree)  // unparsable: nothing to ask
+            return top?.entries.first { $0.mode.isFile && !repo.exists($0.id) }?.id
+        }()
+        guard let wanted else { return true }
         let git = GitCommand(repository: clone)
-        // The root's blobs first; the whole tree (all local in a partial clone) if it has none.
-        func firstBlob(_ arguments: [String]) -> String? {
-            guard let listing = try? git.run(["ls-tree", "--format=%(objecttype) %(objectname)"] + arguments + ["HEAD"],
-                                             timeout: 600),  // unreadable: nothing to ask, as said above
-                  listing.status == 0 else { return nil }
-            return listing.stdout.split(separator: "\n").first { $0.hasPrefix("blob ") }.map { String($0.dropFirst(5)) }
-        }
-        guard let blob = firstBlob([]) ?? firstBlob(["-r"]), let id = ObjectID(hex: blob) else { return true }
-        guard let fetch = try? git.run(PromisedObjects.fetchArguments(remote: "origin", ids: [id]), timeout: 120) else { return true }
+        guard let fetch = try? git.run(PromisedObjects.fetchArguments(remote: "origin", ids: [wanted]), timeout: 120)
+        else { return true }  // git could not run: the first read says why
         return fetch.status == 0 || !fetch.stderr.contains("not allow request for unadvertised object")
     }
 }

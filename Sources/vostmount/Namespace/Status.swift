@@ -80,6 +80,11 @@ extension Filesystem {
             "partialClone": store.promisedStatus.map { promised in
                 var shown: [String: Any] = ["fetchedObjects": promised.fetchedObjects, "fetches": promised.fetches,
                                             "objectsInFlight": promised.inFlight]
+                // A clone made without trees: their bulk fetch after the mount, running
+                // since when, or why it failed (both null once they are here).
+                let history = store.historyTreesState
+                shown["historyTreesFetchingSince"] = history.fetchingSince.map(Self.iso) ?? null
+                shown["historyTreesError"] = history.failure ?? null
                 if let cache = store.fetchedContentStatus {
                     shown["cacheBytes"] = cache.used
                     shown["cacheLimit"] = cache.limit
