@@ -95,9 +95,11 @@ final class FetchedContent: @unchecked Sendable {
         lock.withLock {
             lastRead[path] = Date().timeIntervalSince1970
             guard let out = FileHandle(forUpdatingAtPath: lfsList) ?? create(lfsList) else { return }
-            defer { try? out.close() }  // read-only use of nothing: a close error loses nothing written
-            _ = try? out.seekToEnd()
-            try? out.write(contentsOf: Data((oid + "\n").utf8))  // unlisted, it is only never dropped
+            // Each failure here leaves the object unlisted (or a line damaged), which only
+            // means it is never dropped: the safe side.
+            defer { try? out.close() }  // see above
+            _ = try? out.seekToEnd()  // see above
+            try? out.write(contentsOf: Data((oid + "\n").utf8))  // see above
         }
     }
 
