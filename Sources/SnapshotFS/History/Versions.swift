@@ -59,7 +59,7 @@ extension Store {
     func entry(named name: [UInt8], inTree id: ObjectID) throws -> TreeEntry? {
         if id == .emptyTree { return nil }
         if let hit = trees.get(id) { return hit[name] }
-        let (type, data) = try present(id, tree: true) { try smallObject(id) }
+        let (type, data) = try present(id, walking: true) { try smallObject(id) }
         guard type == GIT_OBJECT_TREE else { throw SnapshotError.notADirectory("\(id) is not a tree") }
         return try Tree.find(name, in: data, id: id)
     }

@@ -153,10 +153,12 @@ public final class Store: @unchecked Sendable {
     /// An object a tree names but the repository lacks is a damaged repository, not a
     /// missing name: EIO for that entry (`git`), never ENOENT (`notFound`). A partial clone
     /// first fetches it from its promisor remote (with no lock held), then reads again.
-    func present<R>(_ id: ObjectID, tree: Bool = false, _ body: () throws -> R) throws -> R {
+    /// `walking`: a tree read by a walk through history, which may wait for the bulk fetch of
+    /// a treeless clone's trees (`HistoryTrees`); never under the workspace's lock.
+    func present<R>(_ id: ObjectID, walking: Bool = false, _ body: () throws -> R) throws -> R {
         do { return try body() } catch SnapshotError.notFound {
             if promised != nil {
-                try fetchPromised([id], tree: tree)
+                try fetchPromised([id], walking: walking)
                 do { return try body() } catch SnapshotError.notFound {}
             }
             throw SnapshotError.git(code: GIT_ENOTFOUND.rawValue, klass: 0, message: "object \(id) is missing from the repository")
@@ -167,7 +169,7 @@ public final class Store: @unchecked Sendable {
     public func tree(_ id: ObjectID) throws -> Tree {
         if id == .emptyTree { return .empty }
         if let hit = trees.get(id) { return hit }
-        let (type, data) = try present(id, tree: true) { try smallObject(id) }
+        let (type, data) = try present(id) { try smallObject(id) }
         guard type == GIT_OBJECT_TREE else { throw SnapshotError.notADirectory("\(id) is not a tree") }
         let tree = try Tree.parse(data, id: id)
         trees.put(id, tree)

@@ -4,9 +4,10 @@ import Foundation
 /// mounts in the time its commits take) has its history's trees yet: they come in one bulk
 /// fetch after the mount, while the tip's trees come at once with its first listing.
 ///
-/// Meanwhile a history folder's tree is fetched on its own (one request for `@~3`), but a
-/// walk through history (`@/versions`, `@{DATE}`) would ask for thousands: past the first
-/// `aloneBeforeWaiting` trees fetched alone, a caller waits for the bulk fetch instead.
+/// Meanwhile a tree is fetched on its own (one request for `@~3`, or for a tip taken in),
+/// but a walk through history (`@/versions`) would ask for thousands: past the first
+/// `aloneBeforeWaiting` trees fetched alone, a walk waits for the bulk fetch instead. Only
+/// walks wait (`Store.present(walking:)`), and they hold no lock of the workspace.
 ///
 /// Thread-safe: `condition` guards the fields.
 final class HistoryTrees: @unchecked Sendable {

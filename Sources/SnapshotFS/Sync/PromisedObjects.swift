@@ -214,16 +214,16 @@ extension Store {
 
     /// Fetches missing objects from the promisor remote and makes them readable; one object
     /// fetched alone may bring the rest of its folder (`PromisedObjects.readahead`).
-    func fetchPromised(_ ids: [ObjectID], readingAhead: Bool = true, tree: Bool = false) throws {
+    func fetchPromised(_ ids: [ObjectID], readingAhead: Bool = true, walking: Bool = false) throws {
         guard let promised else { throw SnapshotError.notFound("no promisor remote") }
-        // A tree asked while the history's trees come in bulk may have come with them.
-        if tree, let historyTrees, historyTrees.waitedForBulk() {
+        // A walk's tree, asked while the history's trees come in bulk, may have come with them.
+        if walking, let historyTrees, historyTrees.waitedForBulk() {
             try git { try $0.refresh() }
             packs.rescanSoon()
             if git({ repo in ids.allSatisfy { repo.exists($0) } }) { return }
         }
         var ids = ids
-        if readingAhead, !tree, ids.count == 1 {
+        if readingAhead, !walking, ids.count == 1 {
             let rest = promised.readahead(for: ids[0])
             if !rest.isEmpty { ids += git { repo in rest.filter { $0 != ids[0] && !repo.exists($0) } } }
         }
