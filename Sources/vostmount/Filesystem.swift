@@ -273,7 +273,9 @@ final class Filesystem: @unchecked Sendable {
     /// The entries with `.` and `..` first, as every Linux filesystem lists them.
     private func dotted(_ node: Node) throws -> [(name: [UInt8], node: Node)] {
         prefetchContent(of: node)
-        return [(Array(".".utf8), node), (Array("..".utf8), node)] + (try children(of: node))
+        let listed = [(Array(".".utf8), node), (Array("..".utf8), node)] + (try children(of: node))
+        if case .tree(let tree)? = node.kind.listedContent(in: self) { store.warmSubfolders(of: tree) }
+        return listed
     }
 
     func readlink(_ id: UInt64) throws -> [UInt8] { try node(id).kind.readlink(in: self) }

@@ -31,7 +31,12 @@ public final class Store: @unchecked Sendable {
     let commits = ObjectCache<Commit>(budget: 8 << 20) { $0.memoryCost }
     /// What history walks read of commits the commit-graph does not hold.
     let summaries = ObjectCache<CommitSummary>(budget: 8 << 20) { _ in 0 }
-    let sizes = ObjectCache<Int>(budget: 4 << 20) { _ in 0 }
+    /// Blob sizes: 16 MiB holds the sizes of about 150,000 files, so that a walk of a tree
+    /// that large (`find`, `ls -lR`) finds them all again the next time.
+    let sizes = ObjectCache<Int>(budget: 16 << 20) { _ in 0 }
+    /// Listings read ahead (see `Store+Warm`).
+    let warmQueue = DispatchQueue(label: "snapshotfs.warm")
+    let warmPending = Atomic<Int>(0)
     /// The commit-graph last read, and the identity of its files then (see `commitGraph`).
     let graphCache = Locked(GraphCacheEntry())
     /// Which blobs are LFS pointers (see `lfsPointer`), and whether the repository uses LFS.
