@@ -105,6 +105,9 @@ struct VostMount: ParsableCommand {
     @Flag(help: "Serve every read of an LFS file through the mount, instead of letting the kernel read the LFS object itself (FUSE passthrough, Linux 6.9+, as root), which refuses writing to an LFS file while it is open for reading.")
     var noPassthrough = false
 
+    @Flag(help: "Warm reads at native speed on a read-write mount: the kernel sends no open or release for files; a file then counts as being written until it has had no write for the commit delay, open or not.")
+    var noOpen = false
+
     @Option(help: "Append log lines (commits, pushes, merges, errors) to this file instead of REPO/vostmount.log.")
     var log: String?
 
@@ -197,6 +200,10 @@ struct VostMount: ParsableCommand {
         config.notes = notes || mountOptions.notes
         config.lfs = !(noLFS || mountOptions.noLFS)
         config.passthrough = !(noPassthrough || mountOptions.noPassthrough)
+        config.noOpen = noOpen || mountOptions.noOpen
+        if config.noOpen, config.commitDelay == 0 {
+            throw Preflight.Failure("--no-open and --commit-delay 0 contradict each other: a commit at each close needs the closes")
+        }
         if let given = ArgumentChecks.Given(lfsThreshold, "--lfs-threshold", mountOptions.lfsThreshold, "lfs_threshold") {
             let bytes = try ArgumentChecks.size(given)
             guard config.lfs else { throw Preflight.Failure("--lfs-threshold and --no-lfs contradict each other: give one") }

@@ -16,6 +16,8 @@ extension Filesystem {
         if fields & FUSE_SET_ATTR_SIZE != 0 {
             if work.isDirectory { throw Errno.isDirectory }
             try backingFiles.checkWritable(id)
+            // An open with O_TRUNC that the mount does not see comes as this truncate.
+            try countUnopenedWriter(id, work)
             prefill.beginWriting(work)
             defer { prefill.endWriting(work) }
             try workspace.truncate(work, to: Int(attr.st_size))
@@ -34,8 +36,14 @@ extension Filesystem {
         if modified != nil || accessed != nil { workspace.setTimes(work, modified: modified, accessed: accessed) }
     }
 
-    func allocate(handle: UInt64, mode: Int32, offset: Int, length: Int) throws {
+    func allocate(handle: UInt64, inode: UInt64, mode: Int32, offset: Int, length: Int) throws {
         guard mode == 0 else { throw Errno(code: EOPNOTSUPP) }
+        if handle == 0, noOpen {
+            let work = try writableNode(inode)
+            if work.isDirectory { throw Errno.isDirectory }
+            try countUnopenedWriter(inode, work)
+            return try workspace!.allocate(work, length: offset + length)
+        }
         guard case .work(let file)? = handles.get(handle), file.writable else { throw Errno.badHandle }
         try workspace!.allocate(file.node, length: offset + length)
     }

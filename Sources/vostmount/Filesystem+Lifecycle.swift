@@ -37,6 +37,7 @@ extension Filesystem {
     /// folders' listings.
     func tick() {
         if let workspace {
+            countOutUnopenedWriters(quietFor: config.commitDelay)
             let activity = workspace.activity
             if activity.pending, activity.writers == 0, activity.quietFor >= config.commitDelay {
                 commitPending(reason: "quiet")
@@ -155,6 +156,9 @@ extension Filesystem {
         for node in IndexFolder.refreshedEachPoll {
             if let id = inodes.existingID(node) { fuse_lowlevel_notify_inval_inode(session, fuse_ino_t(id), 0, 0) }
         }
+        // With no opens the kernel keeps every file's pages, `@/status`'s too: they are
+        // dropped at every poll, so a read is at most a quarter of a second old.
+        if noOpen, let id = inodes.existingID(Node(StatusNode())) { fuse_lowlevel_notify_inval_inode(session, fuse_ino_t(id), 0, 0) }
         let tip = shownCommit?.commitID
         let moved = versionsTip.withLock { seen in
             defer { seen = tip }

@@ -59,6 +59,13 @@ extension Filesystem {
         let writing = Self.isWriting(flags)
         if work.isDirectory || work.isGitlink { throw Errno.isDirectory }
         if writing, config.readOnly { throw Errno.readOnly }
+        if noOpen, writing {
+            // An open for writing that comes before the kernel stopped sending opens gets no
+            // handle: once it stops, it sends no release for handles it holds either.
+            if flags & O_TRUNC != 0 { try workspace!.truncate(work, to: 0) }
+            try countUnopenedWriter(id, work)
+            return Opened(handle: 0, keepCache: true, way: .ordinary)
+        }
         let file = OpenFile(node: work, writable: writing)
         var content: BackingFiles.Content?
         // Committed content (pending content is here already), unless the open empties it.
@@ -103,7 +110,7 @@ extension Filesystem {
     /// An LFS file whose object is not in the local store: with `--remote` the open waits for
     /// it (see `LFSDownloads.ensure`, which fails with EIO when it does not come); without,
     /// the open succeeds and its reads fail with EIO, saying which object is missing.
-    private func awaitLFSObject(_ blob: ObjectID) throws {
+    func awaitLFSObject(_ blob: ObjectID) throws {
         guard let lfsDownloads, let pointer = try store.lfsPointer(blob), store.lacksLFSObject(pointer) else { return }
         try lfsDownloads.ensure(pointer)
     }
@@ -134,6 +141,13 @@ extension Filesystem {
             existed = true
         }
         let id = inodes.number(Node(BranchNode(work)))
+        // With no opens, the kernel sends no release for a file it created either: no handle,
+        // and the file counts as written until quiet (see `UnopenedWriters`).
+        if noOpen {
+            if existed, flags & O_TRUNC != 0 { try workspace!.truncate(work, to: 0) }
+            try countUnopenedWriter(id, work)
+            return (Node(BranchNode(work)), 0)
+        }
         _ = try backingFiles.open(id, writing: true, content: nil)
         do {
             try workspace!.openedForWriting(work)
@@ -151,7 +165,8 @@ extension Filesystem {
         return (Node(BranchNode(work)), handles.add(.work(OpenFile(node: work, writable: true))))
     }
 
-    func write(handle: UInt64, bytes: UnsafeRawBufferPointer, offset: Int) throws {
+    func write(handle: UInt64, inode: UInt64, bytes: UnsafeRawBufferPointer, offset: Int) throws {
+        if handle == 0, noOpen { return try writeUnopened(inode: inode, bytes: bytes, offset: offset) }
         guard case .work(let file)? = handles.get(handle), file.writable else { throw Errno.badHandle }
         try workspace!.write(file.node, bytes, at: offset)
     }
@@ -180,7 +195,7 @@ extension Filesystem {
     /// kernel's lock on the folder for a commit with little left to do. One run at a time;
     /// a close during a run asks for one more. A failure costs nothing: the commit stores
     /// the file itself, and says what failed.
-    private func storeClosedFiles(_ workspace: Workspace) {
+    func storeClosedFiles(_ workspace: Workspace) {
         guard !storeRequested.exchange(true, ordering: .acquiringAndReleasing) else { return }
         storing.async { [logger] in
             self.storeRequested.store(false, ordering: .releasing)
@@ -197,6 +212,9 @@ extension Filesystem {
     /// fsync for. The batch stays pending.
     func sync() throws {
         guard let workspace, !config.readOnly else { return }
+        // A file written with no open is done being written as far as the mount can tell:
+        // its writer is counted out now, as a close would have been.
+        countOutUnopenedWriters(quietFor: 0)
         let made: Snapshot?
         do {
             made = try workspace.commit()

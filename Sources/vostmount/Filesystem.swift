@@ -35,6 +35,8 @@ struct MountConfig: Sendable {
     /// LFS objects read by the kernel straight from the store where it can (FUSE
     /// passthrough, see `BackingFiles`); off with `--no-passthrough`.
     var passthrough = true
+    /// `--no-open`: a read-write mount asks the kernel for no opens (see `UnopenedWriters`).
+    var noOpen = false
     /// The log file (`--log`, or the repository's `vostmount.log`, see `DaemonLog`): an open
     /// descriptor (append) that becomes the daemon's stderr; nil where none could be made.
     var logDescriptor: Int32?
@@ -68,6 +70,7 @@ final class Filesystem: @unchecked Sendable {
     let versionsTip = Mutex<ObjectID?>(nil)
     /// Small files go into the kernel's cache as they are opened (see `Prefill`).
     let prefill = Prefill()
+    let unopenedWriters = UnopenedWriters()  // files written with no open (--no-open)
     /// The device channel that lets the kernel read LFS objects itself, and which open
     /// files it does (see `BackingFiles`).
     let passthrough: PassthroughChannel
@@ -249,6 +252,8 @@ final class Filesystem: @unchecked Sendable {
 
     func cachedReader(inode: UInt64, blob: ObjectID) throws -> BlobReader {
         if let reader = handles.reader(inode: inode), reader.id == blob { return reader }
+        // With no opens, the first read waits for a missing LFS object, as an open would.
+        try awaitLFSObject(blob)
         let reader = try BlobReader(store: store, id: blob, shared: true, lfs: config.lfs)
         handles.keep(reader, inode: inode)
         return reader

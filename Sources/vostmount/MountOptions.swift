@@ -1,6 +1,6 @@
 /// `-o` options, as given on the command line or by `mount.fuse3` from /etc/fstab: ours
 /// (`branch=`, `ref=`, `remote=`, `fetch_interval=`, `push_timeout=`, `notes`, `nolfs`, `lfs_threshold=`,
-/// `lfs_fetch=`, `lfs_timeout=`, `nopassthrough`, `cache_size=`) are taken out, the kernel's and libfuse's are passed on, and the
+/// `lfs_fetch=`, `lfs_timeout=`, `nopassthrough`, `cache_size=`, `noopen`) are taken out, the kernel's and libfuse's are passed on, and the
 /// ones only `mount(8)` cares about (`defaults`, `noauto`, `user`, `_netdev`...) are dropped.
 struct MountOptions {
     var branch: String?
@@ -20,6 +20,8 @@ struct MountOptions {
     var cacheSize: String?
     /// `nopassthrough`: as `--no-passthrough`.
     var noPassthrough = false
+    /// `noopen`: as `--no-open`.
+    var noOpen = false
     var remote: String?
     /// Numbers as given: `ArgumentChecks` says what is wrong with them.
     var fetchInterval: String?
@@ -53,6 +55,8 @@ struct MountOptions {
                     noLFS = true
                 } else if option == "nopassthrough" {
                     noPassthrough = true
+                } else if option == "noopen" {
+                    noOpen = true
                 } else if option.hasPrefix("lfs_fetch=") {
                     lfsFetch = String(option.dropFirst(10))
                 } else if option.hasPrefix("lfs_timeout=") {

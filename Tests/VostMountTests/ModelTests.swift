@@ -116,11 +116,21 @@ import TestSupport
 
     @Test(arguments: [1, 2, 3, 4])
     func randomOperationsAgreeWithADisk(seed: Int) throws {
+        try agree(seed: seed, arguments: [])
+    }
+
+    /// The same in the kernel's no-open mode (`--no-open`), where writes come with no handle.
+    @Test(arguments: [5, 6])
+    func randomOperationsAgreeWithADiskWithNoOpens(seed: Int) throws {
+        try agree(seed: seed, arguments: ["--no-open"])
+    }
+
+    private func agree(seed: Int, arguments: [String]) throws {
         let dir = TempDir("model")
         let (repo, _, _) = try makeHistoryRepo(dir)
         let native = dir.sub("native")
         try archive(repo, into: native)
-        let mount = try Mount(repo, in: dir, arguments: ["--commit-delay", "0.2"])
+        let mount = try Mount(repo, in: dir, arguments: ["--commit-delay", "0.2"] + arguments)
         defer { mount.unmount() }
         let result = try python(Self.driver, [String(seed), "400", mount.point, native])
         #expect(result == "ok\n", "seed \(seed): \(result)")

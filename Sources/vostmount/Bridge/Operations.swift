@@ -29,12 +29,18 @@ enum Operations {
             // round trips per directory of a walk) and keeps listings cached until told
             // otherwise, which the tip watcher does for exactly the directories that change.
             if conn.pointee.capable & UInt32(FUSE_CAP_NO_OPENDIR_SUPPORT) != 0 { fs.noOpendir = true }
-            // On a mount that never writes, files need none either (open/release are two of a
-            // small file's three round trips). A writable mount needs release to know when
-            // nothing is open for writing, so it keeps them.
+            // On a mount that never writes, files need none either: open and release are a
+            // warm read's only round trips (a file whose pages the kernel holds). A writable
+            // mount needs release to know when nothing is open for writing, which the commit
+            // policy waits for, so it keeps them unless told otherwise (--no-open: a file
+            // written without an open counts as open until quiet, see `UnopenedWriters`).
             // Reading an LFS object through its backing file needs an open, though.
-            if fs.config.readOnly, conn.pointee.capable & UInt32(FUSE_CAP_NO_OPEN_SUPPORT) != 0,
-               !fs.seeksBackingFiles { fs.noOpen = true }
+            if conn.pointee.capable & UInt32(FUSE_CAP_NO_OPEN_SUPPORT) != 0, !fs.seeksBackingFiles,
+               fs.config.readOnly || fs.config.noOpen {
+                fs.noOpen = true
+                // An O_TRUNC open must come as a truncate: the open that would do it never comes.
+                conn.pointee.want &= ~UInt32(FUSE_CAP_ATOMIC_O_TRUNC)
+            }
             fs.logger.debug("init: kernel protocol \(conn.pointee.proto_major).\(conn.pointee.proto_minor)")
         }
         ops.lookup = { req, parent, name in

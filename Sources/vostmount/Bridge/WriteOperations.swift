@@ -70,10 +70,11 @@ enum WriteOperations {
                 Reply.attr(req, try fs.attributes(node, id: UInt64(ino)), timeout: fs.attrTimeout(node))
             }
         }
-        ops.write = { req, _, buffer, size, offset, fi in
+        ops.write = { req, ino, buffer, size, offset, fi in
             answer(req) { fs in
-                guard let fi, let buffer else { throw Errno.badHandle }
-                try fs.write(handle: fi.pointee.fh, bytes: UnsafeRawBufferPointer(start: buffer, count: size), offset: Int(offset))
+                guard let buffer else { throw Errno.badHandle }
+                try fs.write(handle: fi?.pointee.fh ?? 0, inode: UInt64(ino), bytes: UnsafeRawBufferPointer(start: buffer, count: size),
+                             offset: Int(offset))
                 fuse_reply_write(req, size)
             }
         }
@@ -93,10 +94,9 @@ enum WriteOperations {
                 fuse_reply_err(req, 0)
             }
         }
-        ops.fallocate = { req, _, mode, offset, length, fi in
+        ops.fallocate = { req, ino, mode, offset, length, fi in
             answer(req) { fs in
-                guard let fi else { throw Errno.badHandle }
-                try fs.allocate(handle: fi.pointee.fh, mode: mode, offset: Int(offset), length: Int(length))
+                try fs.allocate(handle: fi?.pointee.fh ?? 0, inode: UInt64(ino), mode: mode, offset: Int(offset), length: Int(length))
                 fuse_reply_err(req, 0)
             }
         }
