@@ -24,15 +24,20 @@ final class PackIndexes: @unchecked Sendable {
         let now = ProcessInfo.processInfo.systemUptime
         guard now - scanned >= 1 else { return nil }
         scanned = now
-        // A listing that fails (a transient error) keeps the indexes known: dropping them would
-        // send every large packed blob to libgit2's whole-object inflate.
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: packDirectory) else { return nil }
+        rescan()
+        return search(id)
+    }
+
+    /// Lists the folder again (under `lock`): new indexes read, removed ones forgotten. A
+    /// listing that fails (a transient error) keeps the indexes known: dropping them would
+    /// send every large packed blob to libgit2's whole-object inflate.
+    private func rescan() {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: packDirectory) else { return }
         let present = Set(names.filter { $0.hasSuffix(".idx") })
         indexes = indexes.filter { present.contains($0.key) }
         for name in present where indexes[name] == nil {
             if let index = PackIndex(path: "\(packDirectory)/\(name)") { indexes[name] = index }
         }
-        return search(id)
     }
 
     /// Makes the next miss rescan the folder at once: a fetch has just added a pack.
@@ -42,11 +47,11 @@ final class PackIndexes: @unchecked Sendable {
         scanned = -Double.infinity
     }
 
-    /// Forgets the indexes whose files are gone (packs dropped from a partial clone's cache).
+    /// Lists the folder again at once: packs were removed (or merged) from a partial clone's cache.
     func forgetRemoved() {
         lock.lock()
         defer { lock.unlock() }
-        indexes = indexes.filter { FileManager.default.fileExists(atPath: "\(packDirectory)/\($0.key)") }
+        rescan()
     }
 
     private func search(_ id: ObjectID) -> (pack: String, offset: Int)? {

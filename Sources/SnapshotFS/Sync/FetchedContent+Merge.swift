@@ -35,25 +35,32 @@ extension FetchedContent {
         return merged
     }
 
-    /// One pack of every object of `group` (`git pack-objects --stdin-packs`), named a
-    /// promisor pack and read last when the latest of them was; then the group is removed.
+    /// One pack of every object of `group` (`git pack-objects --stdin-packs`), named a kept
+    /// promisor pack and read last when the latest of them was; the group is removed only
+    /// once the new pack is seen to hold every object of it.
     private func merge(_ group: [Item]) -> Bool {
         let names = group.map { ($0.key as NSString).lastPathComponent + ".pack\n" }.joined()
-        guard names.utf8.count <= GitCommand.maxInput,
-              let output = try? GitCommand(repository: repository).run(  // a failed merge leaves the packs as they were
-                ["pack-objects", "--stdin-packs", "--quiet", packDirectory + "/pack"], timeout: 600, input: Array(names.utf8)),
-              output.status == 0 else { return false }
+        guard names.utf8.count <= GitCommand.maxInput else { return false }
+        let output: GitCommand.Output
+        do {
+            output = try GitCommand(repository: repository).run(
+                ["pack-objects", "--stdin-packs", "--quiet", packDirectory + "/pack"], timeout: 600, input: Array(names.utf8))
+        } catch { return false }  // git could not run: the packs stay as they were
         let hash = output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard hash.count == 40, hash.allSatisfy(\.isHexDigit) else { return false }
+        guard output.status == 0, hash.count == 40, hash.allSatisfy(\.isHexDigit) else { return false }
         let key = "\(packDirectory)/pack-\(hash)"
-        guard FileManager.default.createFile(atPath: key + ".promisor", contents: nil), Self.markKept(key) else { return false }
+        let keys = group.map(\.key)
+        if keys.contains(key) { return false }  // the same objects made the same pack: nothing to do
+        guard let merged = PackFolder.objects(of: [key]), let old = PackFolder.objects(of: keys), old.isSubset(of: merged),
+              FileManager.default.createFile(atPath: key + ".promisor", contents: nil), Self.markKept(key) else {
+            PackFolder.remove(key)  // not usable as fetched content: the group stays instead
+            return false
+        }
         let latest = group.map(\.lastRead).max() ?? 0
         var times = [timespec(tv_sec: Int(latest), tv_nsec: 0), timespec(tv_sec: Int(latest), tv_nsec: 0)]
         _ = utimensat(AT_FDCWD, key + ".promisor", &times, 0)  // a failure only makes it look read now
-        replaced(group.map(\.key), by: key, readAt: latest)
-        for item in group where item.key != key {
-            for file in item.files { unlink(file) }  // what stays is counted, and dropped, at the next pass
-        }
+        replaced(keys, by: key, readAt: latest)
+        for old in keys { PackFolder.remove(old) }  // what stays is counted, and dropped, at the next pass
         return true
     }
 }

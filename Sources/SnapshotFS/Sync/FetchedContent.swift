@@ -147,9 +147,8 @@ final class FetchedContent: @unchecked Sendable {
                 wait = min(wait ?? Self.grace, Self.grace - age + 0.1)
                 continue
             }
-            // The index first: a reader scanning the folder must not find an index whose
-            // pack is gone. A file that cannot be removed stays counted at the next pass.
-            let removed = item.files.allSatisfy { unlink($0) == 0 || errno == ENOENT }
+            // A file that cannot be removed stays counted at the next pass.
+            let removed = item.lfsOID == nil ? PackFolder.remove(item.key) : (unlink(item.key) == 0 || errno == ENOENT)
             guard removed else { continue }
             over -= item.size
             if let oid = item.lfsOID { droppedLFS.insert(oid) } else { droppedPacks = true }
@@ -164,9 +163,9 @@ final class FetchedContent: @unchecked Sendable {
         return (wait, droppedPacks)
     }
 
+    /// A pack (`key` its path without suffix) or a downloaded LFS object (`key` its path).
     struct Item {
         let key: String
-        let files: [String]
         let size: Int
         let lastRead: Double
         var lfsOID: String?
@@ -175,30 +174,29 @@ final class FetchedContent: @unchecked Sendable {
     func candidates() -> [Item] {
         var items: [Item] = []
         // A folder that cannot be listed holds no candidate this pass.
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: packDirectory)) ?? []
-        let present = Set(names)
-        for name in names where name.hasSuffix(".promisor") {
-            let base = String(name.dropLast(9))
-            guard present.contains(base + ".pack"), present.contains(base + ".idx") else { continue }
-            let key = packDirectory + "/" + base
+        for (key, kept) in PackFolder.promisorPacks(in: packDirectory) ?? [] {
             // A `.keep` is ours (see `keepMark`) or someone's who wants that pack kept.
-            if present.contains(base + ".keep") {
+            if kept {
                 guard FileManager.default.contents(atPath: key + ".keep") == Data(Self.keepMark.utf8) else { continue }
             } else {
-                guard isBlobOnly(key), Self.markKept(key) else { continue }
+                guard isBlobOnly(key) == true, Self.markKept(key) else { continue }
             }
-            let files = [".idx", ".pack", ".rev", ".bitmap", ".promisor", ".keep"].map { key + $0 }
-            items.append(item(key: key, files: files, sizeOf: files, timeOf: key + ".promisor"))
+            items.append(Item(key: key, size: PackFolder.size(key), lastRead: lastRead(key, mtimeOf: key + ".promisor")))
         }
-        for oid in listedLFS() {
+        for oid in listedLFS() ?? [] {
             let path = "\(repository)/lfs/objects/\(oid.prefix(2))/\(oid.dropFirst(2).prefix(2))/\(oid)"
             var info = stat()
             guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
-            var entry = item(key: path, files: [path], sizeOf: [path], timeOf: path)
-            entry.lfsOID = oid
-            items.append(entry)
+            items.append(Item(key: path, size: Int(info.st_blocks) * 512, lastRead: lastRead(path, mtimeOf: path), lfsOID: oid))
         }
         return items
+    }
+
+    /// What makes the 'last read' of an item: our note of it, or its file's mtime.
+    private func lastRead(_ key: String, mtimeOf file: String) -> Double {
+        var info = stat()
+        let mtime = lstat(file, &info) == 0 ? Double(info.st_mtim.tv_sec) : 0
+        return max(mtime, lock.withLock { lastRead[key] } ?? 0)
     }
 
     /// What our `.keep` files say. `git gc` (run by `git fetch` past 50 packs, or by hand)
@@ -210,31 +208,30 @@ final class FetchedContent: @unchecked Sendable {
         FileManager.default.createFile(atPath: key + ".keep", contents: Data(keepMark.utf8))
     }
 
-    private func item(key: String, files: [String], sizeOf: [String], timeOf: String) -> Item {
-        var size = 0
-        var info = stat()
-        for file in sizeOf where lstat(file, &info) == 0 { size += Int(info.st_blocks) * 512 }
-        let mtime = lstat(timeOf, &info) == 0 ? Double(info.st_mtim.tv_sec) : 0
-        return Item(key: key, files: files, size: size, lastRead: max(mtime, lock.withLock { lastRead[key] } ?? 0))
-    }
-
     /// Whether the pack `key`.pack holds blobs only: each entry's type, a delta's from its
-    /// base in the same pack. Anything unreadable or unexpected says no (never a candidate).
-    private func isBlobOnly(_ key: String) -> Bool {
+    /// base in the same pack; nil when it cannot be read now (not remembered: asked again at
+    /// the next pass). Anything unexpected in it says no: never a candidate.
+    private func isBlobOnly(_ key: String) -> Bool? {
         if let known = lock.withLock({ blobOnly[key] }) { return known }
-        var answer = false
-        if let index = PackIndex(path: key + ".idx"), let file = try? PackFile(path: key + ".pack") {
-            answer = index.offsets.allSatisfy { Self.isBlob(at: $0, in: file, index: index) }
+        guard let index = PackIndex(path: key + ".idx") else { return nil }
+        let file: PackFile
+        do { file = try PackFile(path: key + ".pack") } catch { return nil }
+        var answer = true
+        for offset in index.offsets where answer {
+            guard let blob = Self.isBlob(at: offset, in: file, index: index) else { return nil }
+            answer = blob
         }
         lock.withLock { blobOnly[key] = answer }
         return answer
     }
 
-    private static func isBlob(at offset: Int, in file: PackFile, index: PackIndex) -> Bool {
+    /// Whether the entry at `offset` is a blob; nil when it cannot be read.
+    private static func isBlob(at offset: Int, in file: PackFile, index: PackIndex) -> Bool? {
         var offset = offset
         // A chain is at most as long as the pack has entries; 10,000 is git's own far bound.
         for _ in 0..<10_000 {
-            guard let entry = try? file.entry(at: offset) else { return false }
+            let entry: PackFile.Entry
+            do { entry = try file.entry(at: offset) } catch SnapshotError.io { return nil } catch { return false }
             switch entry.kind {
             case .whole(let type): return type == 3
             case .offsetDelta(let base): offset = base
@@ -246,8 +243,13 @@ final class FetchedContent: @unchecked Sendable {
         return false
     }
 
-    private func listedLFS() -> [String] {
-        guard let text = try? String(contentsOfFile: lfsList, encoding: .utf8) else { return [] }  // none listed yet
+    /// The LFS objects listed as downloaded here: none when the list does not exist yet, nil
+    /// when it cannot be read (then nothing is dropped, nor the list rewritten).
+    private func listedLFS() -> [String]? {
+        let text: String
+        do { text = try String(contentsOfFile: lfsList, encoding: .utf8) } catch {
+            return FileManager.default.fileExists(atPath: lfsList) ? nil : []
+        }
         // Only names that are SHA-256 hex: the list is ours, but lives in the repository.
         let hex = Set("0123456789abcdef")
         return Array(Set(text.split(separator: "\n").map(String.init).filter { $0.count == 64 && $0.allSatisfy(hex.contains) }))
@@ -255,7 +257,8 @@ final class FetchedContent: @unchecked Sendable {
 
     private func forgetLFS(_ oids: Set<String>) {
         lock.withLock {
-            let kept = listedLFS().filter { !oids.contains($0) }
+            guard let listed = listedLFS() else { return }
+            let kept = listed.filter { !oids.contains($0) }
             let text = kept.map { $0 + "\n" }.joined()
             // Written whole then renamed: a crash leaves the old list or the new, never half.
             try? Data(text.utf8).write(to: URL(fileURLWithPath: lfsList), options: .atomic)  // a stale line names a file that is gone: skipped

@@ -19,6 +19,10 @@ enum ObjectInfo {
     /// `repository` is the clone whose configuration (credentials, `http.*`) applies.
     static func sizes(of ids: [ObjectID], url: String, repository: String? = nil) throws -> [ObjectID: Int]? {
         guard let transport = Transport(url, repository: repository) else { return nil }
+        return try sizes(of: ids, through: transport)
+    }
+
+    static func sizes(of ids: [ObjectID], through transport: Transport) throws -> [ObjectID: Int]? {
         var found: [ObjectID: Int] = [:]
         for start in stride(from: 0, to: ids.count, by: transport.batch) {
             let chunk = Array(ids[start..<min(ids.count, start + transport.batch)])

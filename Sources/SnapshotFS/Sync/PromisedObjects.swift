@@ -29,8 +29,10 @@ final class PromisedObjects: @unchecked Sendable {
     /// Objects fetched, and fetches run, since the mount started (for `@/status`).
     private(set) var fetchedObjects = 0
     private(set) var fetches = 0
-    /// The promisor remote's URL, for `ObjectInfo`.
+    /// The promisor remote's URL, for `ObjectInfo`, and the way to it, found once (for ssh,
+    /// that asks git for `core.sshCommand`).
     private let url: String?
+    private var transport: ObjectInfo.Transport??
     /// Sizes the server told (`ObjectInfo`) of objects not fetched: a listing's sizes without
     /// their contents. At most `sizesKept`, forgotten all at once past that.
     private var knownSizes: [ObjectID: Int] = [:]
@@ -60,8 +62,11 @@ final class PromisedObjects: @unchecked Sendable {
     /// (its transport or server has no `object-info`, remembered; or the request failed).
     func learnSizes(_ ids: [ObjectID]) -> Bool {
         guard let url, condition.withLock({ answersObjectInfo }) != false else { return false }
+        let found = condition.withLock { transport } ?? ObjectInfo.Transport(url, repository: repository)
+        condition.withLock { transport = found }
+        guard let found else { return false }
         let answer: [ObjectID: Int]?
-        do { answer = try ObjectInfo.sizes(of: ids, url: url, repository: repository) } catch { return false }
+        do { answer = try ObjectInfo.sizes(of: ids, through: found) } catch { return false }
         return condition.withLock {
             guard let answer else {
                 answersObjectInfo = false

@@ -60,26 +60,21 @@ extension Store {
         }
     }
 
-    /// The promisor packs of the clone, by path without `.pack`.
+    /// The promisor packs of the clone, by path without suffix; none when the folder cannot
+    /// be listed (then none is known redundant, and none is removed).
     private func promisorPacks() -> Set<String> {
-        let folder = objectsDirectory + "/pack"
-        // Unlistable: no pack is known redundant, and none is removed.
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        return Set(names.filter { $0.hasSuffix(".promisor") }.map { "\(folder)/\($0.dropLast(9))" })
+        Set((PackFolder.promisorPacks(in: objectsDirectory + "/pack") ?? []).map(\.key))
     }
 
     /// Removes the packs of `before` (the clone's commits, the tip's trees) whose every object
     /// the new packs hold: the bulk fetch brought them again. A kept pack stays.
     private func removeRedundantPacks(_ before: Set<String>) -> Bool {
-        var fetched = Set<ObjectID>()
-        for key in promisorPacks().subtracting(before) {
-            PackIndex(path: key + ".idx").map { fetched.formUnion($0.names) }
-        }
+        let new = promisorPacks().subtracting(before)
+        guard !new.isEmpty, let fetched = PackFolder.objects(of: new) else { return false }
         var removed = false
         for key in before where !FileManager.default.fileExists(atPath: key + ".keep") {
-            guard let index = PackIndex(path: key + ".idx"), index.names.allSatisfy(fetched.contains) else { continue }
-            // The index first: a reader scanning the folder never finds an index without its pack.
-            for suffix in [".idx", ".pack", ".rev", ".bitmap", ".promisor"] { unlink(key + suffix) }  // what stays is only space
+            guard let held = PackFolder.objects(of: [key]), held.isSubset(of: fetched) else { continue }
+            PackFolder.remove(key)  // a file left is only space: the object database is reopened either way
             removed = true
         }
         return removed
