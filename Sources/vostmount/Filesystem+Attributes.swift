@@ -38,14 +38,7 @@ extension Filesystem {
 
     func allocate(handle: UInt64, inode: UInt64, mode: Int32, offset: Int, length: Int) throws {
         guard mode == 0 else { throw Errno(code: EOPNOTSUPP) }
-        if handle == 0, noOpen {
-            let work = try writableNode(inode)
-            if work.isDirectory { throw Errno.isDirectory }
-            try countUnopenedWriter(inode, work)
-            return try workspace!.allocate(work, length: offset + length)
-        }
-        guard case .work(let file)? = handles.get(handle), file.writable else { throw Errno.badHandle }
-        try workspace!.allocate(file.node, length: offset + length)
+        try workspace!.allocate(try writeTarget(handle: handle, inode: inode), length: offset + length)
     }
 
     /// Extended attributes: only `user.vost.message` on the mount's root, the message of the

@@ -62,8 +62,7 @@ extension Filesystem {
         if noOpen, writing {
             // An open for writing that comes before the kernel stopped sending opens gets no
             // handle: once it stops, it sends no release for handles it holds either.
-            if flags & O_TRUNC != 0 { try workspace!.truncate(work, to: 0) }
-            try countUnopenedWriter(id, work)
+            try openWithoutHandle(id, work, truncating: flags & O_TRUNC != 0)
             return Opened(handle: 0, keepCache: true, way: .ordinary)
         }
         let file = OpenFile(node: work, writable: writing)
@@ -144,8 +143,7 @@ extension Filesystem {
         // With no opens, the kernel sends no release for a file it created either: no handle,
         // and the file counts as written until quiet (see `UnopenedWriters`).
         if noOpen {
-            if existed, flags & O_TRUNC != 0 { try workspace!.truncate(work, to: 0) }
-            try countUnopenedWriter(id, work)
+            try openWithoutHandle(id, work, truncating: existed && flags & O_TRUNC != 0)
             return (Node(BranchNode(work)), 0)
         }
         _ = try backingFiles.open(id, writing: true, content: nil)
@@ -166,9 +164,20 @@ extension Filesystem {
     }
 
     func write(handle: UInt64, inode: UInt64, bytes: UnsafeRawBufferPointer, offset: Int) throws {
-        if handle == 0, noOpen { return try writeUnopened(inode: inode, bytes: bytes, offset: offset) }
+        try workspace!.write(try writeTarget(handle: handle, inode: inode), bytes, at: offset)
+    }
+
+    /// The file a write or an allocation changes: its open's, or with no open (`--no-open`)
+    /// the inode's, counted as being written (see `UnopenedWriters`).
+    func writeTarget(handle: UInt64, inode: UInt64) throws -> WorkNode {
+        if handle == 0, noOpen {
+            let work = try writableNode(inode)
+            if work.isDirectory { throw Errno.isDirectory }
+            try countUnopenedWriter(inode, work)
+            return work
+        }
         guard case .work(let file)? = handles.get(handle), file.writable else { throw Errno.badHandle }
-        try workspace!.write(file.node, bytes, at: offset)
+        return file.node
     }
 
     /// The end of an open: a writer is counted out, and with `--commit-delay 0` the batch

@@ -44,12 +44,11 @@ final class UnopenedWriters: @unchecked Sendable {
 }
 
 extension Filesystem {
-    /// A write with no handle (see `UnopenedWriters`).
-    func writeUnopened(inode: UInt64, bytes: UnsafeRawBufferPointer, offset: Int) throws {
-        let work = try writableNode(inode)
-        if work.isDirectory { throw Errno.isDirectory }
+    /// An open for writing in no-open mode (one that came before the kernel stopped sending
+    /// them, or a create): no handle, the file emptied if asked, and counted as written.
+    func openWithoutHandle(_ inode: UInt64, _ work: WorkNode, truncating: Bool) throws {
+        if truncating { try workspace!.truncate(work, to: 0) }
         try countUnopenedWriter(inode, work)
-        try workspace!.write(work, bytes, at: offset)
     }
 
     /// Counts a file changed without an open as a writer, the first time.
