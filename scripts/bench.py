@@ -4,7 +4,7 @@ table of times, ratios and peak RSS to docs/benchmarks.md (and stdout)."""
 import argparse, os, re, shutil, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_section import daemon_pid, work_dir  # noqa: E402
+from bench_section import daemon_pid, drop_caches, work_dir  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--bin", required=True)
@@ -209,18 +209,6 @@ def daemon_memory(point):
 
 def unmount(point):
     subprocess.run(["fusermount3", "-u", point], check=True)
-
-
-def drop_caches():
-    """Empties the kernel's page, dentry and inode caches, so that a native tree starts as
-    cold as a fresh mount does. Needs root; False where it is not allowed."""
-    os.sync()
-    try:
-        with open("/proc/sys/vm/drop_caches", "w") as f:
-            f.write("3\n")
-        return True
-    except OSError:
-        return False
 
 
 def remount(repo, point, *extra):

@@ -5,7 +5,7 @@ docs/benchmarks.md ("## Large files"), leaving the rest of the page as it is."""
 import json, os, re, shutil, statistics, subprocess, sys, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_section import daemon_pid, parse_args, publish, work_dir  # noqa: E402
+from bench_section import daemon_pid, drop_caches, parse_args, publish, work_dir  # noqa: E402
 
 args = parse_args()
 
@@ -45,14 +45,6 @@ def peak(pid):
 
 def unmount(point):
     subprocess.run(["fusermount3", "-u", point], check=True)
-
-
-def drop_caches():
-    os.sync()
-    try:
-        open("/proc/sys/vm/drop_caches", "w").write("3\n")
-    except OSError:
-        pass
 
 
 def disk(path):

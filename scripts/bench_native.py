@@ -8,7 +8,7 @@ written into a committed 1 GiB file. Writes its own section of docs/benchmarks.m
 import os, statistics, subprocess, sys, time, zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_section import parse_args, publish, work_dir  # noqa: E402
+from bench_section import drop_caches, parse_args, publish, work_dir  # noqa: E402
 
 args = parse_args()
 MOUNT = os.path.join(args.bin, "vostmount")
@@ -16,6 +16,8 @@ FILES = 10_000 if args.quick else 100_000
 TEXT_MIB = 32 if args.quick else 256
 BIG_MIB = 64 if args.quick else 1024
 work = work_dir("vost-bench-native-", os.environ.get("BENCH_DIR", "/var/tmp"))
+if not drop_caches():
+    sys.exit("bench: the cold rows drop the kernel's caches, which needs root")
 rows = []
 
 
@@ -27,12 +29,6 @@ def timed(cmd):
     start = time.perf_counter()
     sh(cmd)
     return time.perf_counter() - start
-
-
-def drop_caches():
-    os.sync()
-    with open("/proc/sys/vm/drop_caches", "w") as f:  # root only: scripts/bench runs as root
-        f.write("3\n")
 
 
 def mount(repo, point, *extra):

@@ -1,5 +1,5 @@
-"""What scripts/bench_remote.py, bench_large.py and bench_history.py share: their arguments,
-a scratch folder, finding a mount's daemon, and making the one "## Heading" section of docs/benchmarks.md each
+"""What scripts/bench.py and its sections share: their arguments, a scratch folder, finding a
+mount's daemon, dropping the kernel's caches, and making the one "## Heading" section of docs/benchmarks.md each
 owns, leaving the rest of the page."""
 
 import argparse, atexit, os, shutil, socket, subprocess, tempfile, time
@@ -53,6 +53,18 @@ def start_giftless(work):
         if time.time() > deadline:
             raise SystemExit("bench: giftless did not listen")
         time.sleep(0.1)
+
+
+def drop_caches():
+    """Empties the kernel's page, dentry and inode caches, so that a native tree starts as
+    cold as a fresh mount does. Needs root; False where it is not allowed."""
+    os.sync()
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+        return True
+    except OSError:
+        return False
 
 
 def parse_args():
