@@ -277,9 +277,8 @@ final class Filesystem: @unchecked Sendable {
 
     /// The entries with `.` and `..` first, as every Linux filesystem lists them.
     private func dotted(_ node: Node) throws -> [(name: [UInt8], node: Node)] {
-        prefetchContent(of: node)
         let listed = [(Array(".".utf8), node), (Array("..".utf8), node)] + (try children(of: node))
-        if case .tree(let tree)? = node.kind.listedContent(in: self) { store.warmSubfolders(of: tree) }
+        readAhead(listing: node)
         return listed
     }
 

@@ -37,8 +37,8 @@ protocol MountNode: Hashable, Sendable {
     func noteTarget(in fs: Filesystem) -> ObjectID?
     /// An inode number the node has by nature (see `InodeTable`).
     var intrinsicNumber: UInt64? { get }
-    /// What a folder's listing shows content of: in a partial clone, the blobs of its files
-    /// are fetched in one request when it is listed (`Filesystem.prefetchContent`).
+    /// What a folder's listing shows content of, for reading ahead (`Filesystem.readAhead`):
+    /// in a partial clone its files' blobs, fetched in one request; else its subfolders.
     func listedContent(in fs: Filesystem) -> ListedContent?
 }
 
@@ -87,13 +87,13 @@ struct Node: Hashable, Sendable {
     func `as`<Kind: MountNode>(_ type: Kind.Type) -> Kind? { kind as? Kind }
 }
 
-/// What the index folders share: read-only folders whose content moves with refs.
 /// The content a folder lists: the files of a Git tree, or blobs named one by one.
 enum ListedContent {
     case tree(ObjectID)
     case blobs([ObjectID])
 }
 
+/// What the index folders share: read-only folders whose content moves with refs.
 protocol VirtualFolder: MountNode {}
 
 extension VirtualFolder {

@@ -45,9 +45,10 @@ struct VersionsFolder: VirtualFolder {
         do { return try path.appending(name) } catch { throw Errno.noEntry }
     }
 
-    /// A file's versions, whose sizes the listing shows.
+    /// A file's versions, whose sizes the listing shows: fetched at once in a partial clone
+    /// (nothing to read ahead elsewhere, and finding them is a walk).
     func listedContent(in fs: Filesystem) -> ListedContent? {
-        guard let tip = fs.shownCommit, (try? fs.versions.directoryNames(path, in: tip)) == nil,
+        guard fs.store.isPartialClone, let tip = fs.shownCommit, (try? fs.versions.directoryNames(path, in: tip)) == nil,
               let found = try? fs.versions.versions(of: path, from: tip) else { return nil }  // the listing says why
         return .blobs(found.map(\.version.entry).filter { $0.mode != .directory && $0.mode != .gitlink }.map(\.id))
     }
