@@ -128,8 +128,9 @@ final class FetchedContent: @unchecked Sendable {
     /// in how many seconds to look again when some could not go yet (read within `grace`),
     /// and whether packs were dropped.
     private func trim() -> (retry: Double?, droppedPacks: Bool) {
-        let merged = mergeOldPacks(candidates())
-        let items = candidates()
+        var items = candidates()
+        let merged = mergeOldPacks(items)
+        if merged { items = candidates() }
         let total = items.reduce(0) { $0 + $1.size }
         let limit = lock.withLock { () -> Int in
             used = total

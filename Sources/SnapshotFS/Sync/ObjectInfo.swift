@@ -14,14 +14,8 @@ enum ObjectInfo {
     /// How long one request may take.
     static let timeout: TimeInterval = 30
 
-    /// The sizes of `ids` the server knows (objects it lacks are left out), or nil if `url`'s
-    /// transport is not one of ours or its server does not offer `object-info`.
-    /// `repository` is the clone whose configuration (credentials, `http.*`) applies.
-    static func sizes(of ids: [ObjectID], url: String, repository: String? = nil) throws -> [ObjectID: Int]? {
-        guard let transport = Transport(url, repository: repository) else { return nil }
-        return try sizes(of: ids, through: transport)
-    }
-
+    /// The sizes of `ids` the server knows (objects it lacks are left out), or nil if its
+    /// server does not offer `object-info`.
     static func sizes(of ids: [ObjectID], through transport: Transport) throws -> [ObjectID: Int]? {
         var found: [ObjectID: Int] = [:]
         for start in stride(from: 0, to: ids.count, by: transport.batch) {
@@ -93,6 +87,8 @@ enum ObjectInfo {
         case http(url: String, helper: String, repository: String?)
         case ssh(command: String, arguments: [String])
 
+        /// The way to `url`, nil where none is ours; `repository` is the clone whose
+        /// configuration (credentials, `http.*`, `core.sshCommand`) applies.
         init?(_ url: String, repository: String? = nil) {
             if let ssh = SSHRemote(url) {
                 self = .ssh(command: ssh.command(repository: repository), arguments: ssh.arguments)
