@@ -68,7 +68,11 @@ import TestSupport
         func files() throws -> Set<String> {
             Set(try git(repo, "ls-tree", "-r", "--name-only", "main").split(separator: "\n").map(String.init)).intersection(expected)
         }
-        #expect(eventually(within: 30) { (try? files()) == expected }, "missing: \(expected.subtracting((try? files()) ?? []).sorted())")
+        // (The mounts' log and the writers' stderr go with a failure: a lost version is rare,
+        // and what the mounts did about lock files and merges says where it went.)
+        let landed = eventually(within: 30) { (try? files()) == expected }
+        let logs = "mounts: \(contents(repo + "/vostmount.log") ?? "-"); writers: \(contents(dir.sub("writers.log")) ?? "-")"
+        #expect(landed, "missing: \(expected.subtracting((try? files()) ?? []).sorted()); \(logs)")
         for (prefix, value) in [("a", "a"), ("g", "g"), ("v", "v")] {
             #expect(try git(repo, "show", "main:\(prefix)/7") == "\(value) 7\n")
         }
