@@ -48,6 +48,25 @@ import TestSupport
         #expect(try git(repo, "show", "main:waited.txt") == "waited\n")
     }
 
+    /// An old lock file that a live process has open (git syncing it on a busy disk) is a
+    /// writer at work, not a dead one's leftover: waited for, never removed from under it.
+    @Test func anOldLockThatIsOpenIsWaitedForNotRemoved() throws {
+        let dir = TempDir("open-lock")
+        let (repo, _, _) = try makeHistoryRepo(dir)
+        let mount = try Mount(repo, in: dir, arguments: ["--commit-delay", "600"])
+        defer { mount.unmount() }
+        let lock = try leaveLock(repo, age: 30)
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/bin/sh")
+        holder.arguments = ["-c", "exec 3<'\(lock)'; sleep 1.5; rm -f '\(lock)'"]
+        try holder.run()
+        defer { holder.waitUntilExit() }
+        #expect(eventually(within: 5) { (try? run(["sh", "-c", "ls -l /proc/\(holder.processIdentifier)/fd | grep -q main.lock"])) != nil })
+        try sh("echo waited > waited.txt && sync waited.txt", in: mount.point)
+        #expect(holder.isRunning == false, "the fsync returned only after the holder let go")
+        #expect(try git(repo, "show", "main:waited.txt") == "waited\n")
+    }
+
     @Test func aLockThatCannotBeRemovedFailsWithEIOAndIsNamed() throws {
         let dir = TempDir("stuck-lock")
         let (repo, _, _) = try makeHistoryRepo(dir)

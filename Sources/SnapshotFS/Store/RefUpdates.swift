@@ -2,9 +2,10 @@ import Foundation
 import Logging
 
 extension Store {
-    /// A ref's lock file this old, met while holding `vost.lock`, was left by a process that
-    /// died while moving the ref. `git` holds one for milliseconds; no vost or vostmount
-    /// writer holds one without `vost.lock`, which this process holds.
+    /// A ref's lock file this old, met while holding `vost.lock`, that no live process has
+    /// open, was left by a process that died while moving the ref. `git` holds one for
+    /// milliseconds (seconds when its sync of the file is slow, with the file open); no vost
+    /// or vostmount writer holds one without `vost.lock`, which this process holds.
     static let staleRefLockAge: TimeInterval = 3
 
     /// Runs `body`, which moves refs, under `vost.lock` and the repository's lock.
@@ -41,7 +42,7 @@ extension Store {
             throw SnapshotError.posix("cannot look at \(path)")
         }
         let age = Date().timeIntervalSince1970 - (TimeInterval(info.st_mtim.tv_sec) + TimeInterval(info.st_mtim.tv_nsec) / 1e9)
-        guard age >= staleRefLockAge else { return false }
+        guard age >= staleRefLockAge, !isOpen(path) else { return false }
         guard unlink(path) == 0 || errno == ENOENT else {
             // EIO for the caller (an fsync): the reason is in the message.
             throw SnapshotError.io(errno: EIO, "\(path) was left by a process that died while moving the ref and cannot be "
@@ -49,5 +50,29 @@ extension Store {
         }
         Logger(label: "vostmount").warning("removed \(path), left \(Int(age)) s ago by a process that died while moving the ref")
         return true
+    }
+
+    /// Whether a live process holds the file open: git writes the new value into its lock
+    /// file and syncs it with the file open, and a sync can take seconds on a busy disk. A
+    /// process that died holds nothing. Asked only of an old lock file, so the walk through
+    /// /proc is rare. Each descriptor is read as a link, never followed: following one into a
+    /// FUSE mount (this one) would wait on a daemon that is busy committing. A process whose
+    /// descriptors cannot be listed (another user's, for a daemon that is not root) is not
+    /// seen, as before this check.
+    private static func isOpen(_ path: String) -> Bool {
+        // The name the kernel shows: the folder's real path, the file's own name.
+        let folder = (path as NSString).deletingLastPathComponent
+        guard let real = realpath(folder, nil) else { return false }  // no folder: nothing holds it
+        let target = String(cString: real) + "/" + (path as NSString).lastPathComponent
+        free(real)
+        guard let processes = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return false }  // no /proc: as before
+        for pid in processes where pid.allSatisfy(\.isNumber) {
+            let fds = "/proc/\(pid)/fd"
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: fds) else { continue }  // gone, or not ours to see
+            for name in names where (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(fds)/\(name)")) == target {
+                return true  // (a link that cannot be read is a descriptor just closed)
+            }
+        }
+        return false
     }
 }
